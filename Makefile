@@ -1,0 +1,23 @@
+# Two entry points for a fresh machine: `make run` (set up, then the main job) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[train,dev]'
+	touch $(STAMP)
+
+.PHONY: setup run test lint
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/hotich synth pages --n 12 --seed 0 --out var/pages
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""The synthetic ledger-page generator: content, handwriting rendering, page ageing, ground truth."""

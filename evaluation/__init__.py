@@ -1,0 +1,1 @@
+"""Metrics, per-era reports, benchmarks and baselines."""

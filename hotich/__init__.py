@@ -1,0 +1,3 @@
+"""hotich-ocr: reads handwritten Vietnamese civil-registry books."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The page pipeline on ONNX Runtime: layout, recognition, decoding, validation, routing."""

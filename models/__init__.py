@@ -1,0 +1,1 @@
+"""Network definitions (recogniser, layout), their configs, ONNX export and the shipped weights."""

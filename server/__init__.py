@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, job queue, storage, exports."""

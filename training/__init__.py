@@ -1,0 +1,1 @@
+"""Training loops, fine-tuning on corrected pages, calibration."""
