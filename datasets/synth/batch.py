@@ -46,8 +46,10 @@ def _lines_job(args: tuple[int, int, SynthOptions]) -> list[tuple[str, bytes, st
 
 
 def _pool(workers: int | None) -> mp.pool.Pool:
-    n = workers or os.cpu_count() or 1
-    return mp.get_context("fork").Pool(n, initializer=_init_worker)
+    # forkserver: forking a process that runs threads (test runners, servers) can deadlock its children.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["hotich.datasets.synth.pages"])
+    return ctx.Pool(workers or os.cpu_count() or 1, initializer=_init_worker)
 
 
 def write_pages(n: int, seed: int, options: SynthOptions, out: Path, workers: int | None = None) -> RunSummary:

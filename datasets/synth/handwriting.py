@@ -61,7 +61,7 @@ def sample_writer(fonts: tuple[HandwritingFont, ...], rng: np.random.Generator) 
         word_gap=float(rng.uniform(-0.05, 0.35)),
         pen=int(rng.choice([-1, 0, 0, 0, 1, 1, 2])),
         ink=ink_names[int(rng.choice(len(ink_names), p=weights / weights.sum()))],
-        opacity=float(rng.uniform(0.75, 1.0)),
+        opacity=float(rng.uniform(0.8, 1.0)),
         drift=float(rng.uniform(-0.12, 0.12)),
     )
 
@@ -103,7 +103,8 @@ def _shape_line(mask: np.ndarray, style: WriterStyle, ink_height: int, baseline:
     map_x = xs + style.slant * (ys - baseline)
     map_y = ys + (wobble + drift)[None, :]
     out = cv2.remap(mask, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=0)
-    if style.pen:
+    # A fine nib only shows on large writing; eroding small strokes would erase them.
+    if style.pen > 0 or (style.pen < 0 and ink_height >= 36):
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (abs(style.pen) + 1, abs(style.pen) + 1))
         out = cv2.dilate(out, k) if style.pen > 0 else cv2.erode(out, k)
     return out

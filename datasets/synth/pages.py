@@ -19,6 +19,7 @@ from hotich.datasets.fonts import FontSplit, handwriting_fonts
 from hotich.datasets.synth.ageing import PointMap, age_page, sample_params
 from hotich.datasets.synth.content import (
     Registration,
+    expected_registrations,
     format_value,
     normalise_value,
     sample_book,
@@ -66,15 +67,19 @@ def generate_page(seed: int, index: int, options: SynthOptions) -> SyntheticPage
     """The `index`-th page of the run seeded `seed`; independent of every other page."""
     rng = np.random.default_rng([seed, index])
     templates = list_templates()
-    template = get_template(options.template) if options.template else templates[int(rng.integers(len(templates)))]
+    # Without a chosen template, pages cycle through all of them: every book type and era equally often.
+    template = get_template(options.template) if options.template else templates[index % len(templates)]
     year = int(rng.integers(template.valid.start.year, template.valid.end.year + 1))
     book = sample_book(template.book_type, template.era, year, rng)
     per_page = template.layout.records_per_page
-    page_number = int(rng.integers(1, 80))
-    filled = per_page
-    if per_page > 1 and rng.random() < PARTLY_FILLED_SHARE:
+    total = expected_registrations(book)
+    pages_in_book = -(-total // per_page)
+    page_number = int(rng.integers(1, pages_in_book + 1))
+    first_number = (page_number - 1) * per_page + 1
+    filled = min(per_page, total - first_number + 1)
+    if filled == per_page and per_page > 1 and rng.random() < PARTLY_FILLED_SHARE:
         filled = int(rng.integers(1, per_page))
-    registrations = sample_registrations(book, (page_number - 1) * per_page + 1, page_number, filled, rng)
+    registrations = sample_registrations(book, first_number, page_number, filled, rng)
 
     fonts = handwriting_fonts(options.fonts)
     one_clerk = rng.random() < 0.5

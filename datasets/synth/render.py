@@ -243,8 +243,9 @@ def _rule(image: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], t
         seg = float(rng.uniform(30, 200))
         a, b = t / length, min(t + seg, length) / length
         t += seg
-        if rng.random() < 0.04:
-            continue
+        if rng.random() < 0.05:
+            # The press starved of ink for a few pixels.
+            a = min(b, a + float(rng.uniform(6, 24)) / length)
         shade = int(np.clip(base + rng.normal(0, 18), 15, 235))
         q0 = (round(p0[0] + a * (p1[0] - p0[0])), round(p0[1] + a * (p1[1] - p0[1])))
         q1 = (round(p0[0] + b * (p1[0] - p0[0])), round(p0[1] + b * (p1[1] - p0[1])))
@@ -335,7 +336,7 @@ def _composite(image: np.ndarray, ink: np.ndarray, mask: np.ndarray, x: int, y: 
     if x < 0 or y < 0 or x + mw > w or y + mh > h:
         return
     # Pen pressure varies along the line: a smooth random profile dims or darkens stretches of it.
-    knots = rng.uniform(0.7, 1.0, size=max(2, mw // 40 + 2))
+    knots = rng.uniform(0.75, 1.0, size=max(2, mw // 40 + 2))
     pressure = np.interp(np.linspace(0, len(knots) - 1, mw), np.arange(len(knots)), knots)
     alpha = mask.astype(np.float32) / 255.0 * (writer.opacity * pressure)[None, :].astype(np.float32)
     colour = np.array(INKS[writer.ink], np.float32)
