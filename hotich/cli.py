@@ -86,7 +86,10 @@ def synth_pages(n: int, seed: int, out: Path, template: str | None, fonts: str, 
     from hotich.datasets.synth.batch import write_pages
 
     summary = write_pages(n, seed, _synth_options(fonts, ageing, template), out, workers)
-    click.echo(f"{summary.pages} pages in {summary.seconds:.1f} s: {summary.pages_per_s:.2f} pages/s -> {out}")
+    if summary.skipped:
+        click.echo(f"{summary.skipped} pages were already complete in {out}: kept")
+    if summary.pages:
+        click.echo(f"{summary.pages} pages in {summary.seconds:.1f} s: {summary.pages_per_s:.2f} pages/s -> {out}")
 
 
 @synth.command("lines")
@@ -118,3 +121,5 @@ def synth_sheet(pages_dir: Path, out: Path, n: int, columns: int) -> None:
 
     count = contact_sheet(pages_dir, out, n=n, columns=columns)
     click.echo(f"{count} pages -> {out}")
+if __name__ == "__main__":
+    main()

@@ -71,11 +71,16 @@ def load_printed(style: PrintedStyle, size: int) -> ImageFont.FreeTypeFont:
 
 @cache
 def ink_height_ratio(name: str) -> float:
-    """Height of the ink of a typical Vietnamese word per unit of font size.
+    """Ink height of a typical Vietnamese line per unit of font size, as writers' sizes should see it.
 
-    Fonts differ a lot in how large they draw at the same nominal size; dividing by this makes a
-    writer's chosen size mean the same thing in every font.
+    Fonts differ a lot in how large they draw at the same nominal size, and script fonts spend their
+    height on loops and flourishes around a small body. The ratio blends the full height of a word with
+    diacritics and the x-height (scaled to a typical hand's share of 0.43), so that a writer's chosen
+    size means a similar body size in every font.
     """
     font = load_handwriting(name, 100)
     _, y0, _, y1 = font.getbbox("Nguyễn Thị Hằng")
-    return max(y1 - y0, 1) / 100.0
+    _, x0, _, x1 = font.getbbox("xnuvwm")
+    full = max(y1 - y0, 1) / 100.0
+    body = max(x1 - x0, 1) / 100.0 / 0.43
+    return float((full * body) ** 0.5)

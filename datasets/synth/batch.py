@@ -13,14 +13,16 @@ import cv2
 from tqdm import tqdm
 
 from hotich.datasets.synth.lines import LABELS_FILE, encode_png, line_crops
-from hotich.datasets.synth.pages import SynthOptions, generate_page, write_page
+from hotich.datasets.synth.pages import SynthOptions, generate_page, is_written, write_page
 
 
 @dataclass(frozen=True)
 class RunSummary:
     items: int
     pages: int
+    """Pages generated in this run (pages found complete on disk are not counted)."""
     seconds: float
+    skipped: int = 0
 
     @property
     def pages_per_s(self) -> float:
@@ -53,14 +55,19 @@ def _pool(workers: int | None) -> mp.pool.Pool:
 
 
 def write_pages(n: int, seed: int, options: SynthOptions, out: Path, workers: int | None = None) -> RunSummary:
-    """Generate pages 0..n-1 of run `seed` into `out`."""
+    """Generate pages 0..n-1 of run `seed` into `out`.
+
+    Pages already complete in `out` with the same options are kept, so an interrupted run resumes.
+    """
     out.mkdir(parents=True, exist_ok=True)
+    todo = [i for i in range(n) if not is_written(out, seed, i, options)]
     start = time.perf_counter()
-    jobs = ((seed, i, options, out) for i in range(n))
-    with _pool(workers) as pool:
-        for _ in tqdm(pool.imap(_page_job, jobs), total=n, unit="page", desc="pages"):
-            pass
-    return RunSummary(items=n, pages=n, seconds=time.perf_counter() - start)
+    if todo:
+        jobs = ((seed, i, options, out) for i in todo)
+        with _pool(workers) as pool:
+            for _ in tqdm(pool.imap(_page_job, jobs), total=len(todo), unit="page", desc="pages"):
+                pass
+    return RunSummary(items=n, pages=len(todo), seconds=time.perf_counter() - start, skipped=n - len(todo))
 
 
 def write_lines(n: int, seed: int, options: SynthOptions, out: Path, workers: int | None = None) -> RunSummary:

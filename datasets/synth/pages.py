@@ -117,7 +117,7 @@ def generate_page(seed: int, index: int, options: SynthOptions) -> SyntheticPage
             "generator": "hotich synth pages",
             "seed": seed,
             "index": index,
-            "fonts": options.fonts,
+            "options": dataclasses.asdict(options),
             "writers": sorted({ink.writer.font for ink in inks}),
             "book": {"year": book.year, "office": book.office_name, "volume": book.volume, "page": page_number},
             "ageing": dataclasses.asdict(params),
@@ -185,10 +185,27 @@ def _warp_box(box: tuple[float, float, float, float], to_aged: PointMap, size: t
 
 
 def write_page(page: SyntheticPage, out: Path) -> None:
-    """Write `<id>.png` (aged), `<id>.clean.png`, `<id>.json` (truth) and `<id>.xml` (PAGE) into `out`."""
+    """Write `<id>.png` (aged), `<id>.clean.png`, `<id>.xml` (PAGE) and, last, `<id>.json` (truth) into `out`.
+
+    The truth file appears only once everything else is on disk, so a page with a `.json` is complete.
+    """
     pid = page.truth.page_id
     png = [cv2.IMWRITE_PNG_COMPRESSION, 1]
     cv2.imwrite(str(out / f"{pid}.png"), cv2.cvtColor(page.image, cv2.COLOR_RGB2BGR), png)
     cv2.imwrite(str(out / f"{pid}.clean.png"), cv2.cvtColor(page.clean, cv2.COLOR_RGB2BGR), png)
-    (out / f"{pid}.json").write_text(page.truth.model_dump_json(indent=1), encoding="utf-8")
     (out / f"{pid}.xml").write_bytes(to_page_xml(page.truth, created=CREATED))
+    tmp = out / f"{pid}.json.tmp"
+    tmp.write_text(page.truth.model_dump_json(indent=1), encoding="utf-8")
+    tmp.replace(out / f"{pid}.json")
+
+
+def is_written(out: Path, seed: int, index: int, options: SynthOptions) -> bool:
+    """Whether `out` already holds this page, complete and made with the same options."""
+    path = out / f"{page_id(seed, index)}.json"
+    if not path.is_file():
+        return False
+    try:
+        truth = PageResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return truth.provenance.get("options") == dataclasses.asdict(options)
