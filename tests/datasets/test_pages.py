@@ -106,3 +106,9 @@ def test_same_seed_same_bytes(tmp_path):
     other = generate_page(4, 5, options)
     assert json.loads((tmp_path / "a" / "synth-3-000005.json").read_text())["records"] != json.loads(
         other.truth.model_dump_json())["records"]
+
+
+def test_a_tear_the_photo_crops_away_is_skipped():
+    """Seed 300 page 40 is a phone photo whose torn corner falls outside the frame."""
+    page = generate_page(300, 40, SynthOptions(ageing="strong", fonts="heldout"))
+    assert page.image.shape == page.clean.shape

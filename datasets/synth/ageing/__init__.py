@@ -64,7 +64,8 @@ def age_page(clean: np.ndarray, ink: np.ndarray, params: AgeingParams, seed: int
     bg = background(params.background, grid, stream(3), cover, params.photo)
     bg = grid.upsample(cv2.cvtColor(np.clip(bg, 0, 255).astype(np.uint8), cv2.COLOR_RGB2RGBA))
     # Torn-off paper shows what lies under the page: cut it in output coordinates, from the background.
-    tears = [_patch(pmap(poly), bg) for poly in tear_polygons(params.tears, w, h, stream(2))]
+    patches = (_patch(pmap(poly), bg) for poly in tear_polygons(params.tears, w, h, stream(2)))
+    tears = [p for p in patches if p is not None]
     # BORDER_TRANSPARENT leaves the background wherever the page is not, and blends it in at the page's
     # edge pixels, so the border comes out anti-aliased without an alpha pass.
     fine = Grid(h, w, _MAP_GRID)
@@ -80,11 +81,15 @@ def age_page(clean: np.ndarray, ink: np.ndarray, params: AgeingParams, seed: int
     return capture(out, params.camera, seed, stream(5)), pmap
 
 
-def _patch(poly: np.ndarray, bg: np.ndarray) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
-    """Where a tear polygon (output pixels) covers the image: origin, coverage (h, w, 1) and background."""
+def _patch(poly: np.ndarray, bg: np.ndarray) -> tuple[tuple[int, int], np.ndarray, np.ndarray] | None:
+    """Where a tear polygon (output pixels) covers the image: origin, coverage (h, w, 1) and background.
+
+    None when the tear falls wholly outside the frame (a photo can crop the torn corner away)."""
     h, w = bg.shape[:2]
     x0, y0 = np.clip(np.floor(poly.min(0)).astype(int) - 1, 0, [w, h])
     x1, y1 = np.clip(np.ceil(poly.max(0)).astype(int) + 2, 0, [w, h])
+    if x1 <= x0 or y1 <= y0:
+        return None
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(mask, [np.round((poly - (x0, y0)) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     return (int(x0), int(y0)), (mask.astype(np.float32) / 255)[..., None], bg[y0:y1, x0:x1, :3].copy()
