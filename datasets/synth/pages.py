@@ -19,6 +19,7 @@ from hotich.datasets.fonts import FontSplit, handwriting_fonts
 from hotich.datasets.synth.ageing import PointMap, age_page, sample_params
 from hotich.datasets.synth.content import (
     Registration,
+    WritingHabits,
     expected_registrations,
     format_value,
     normalise_value,
@@ -126,7 +127,7 @@ def generate_page(seed: int, index: int, options: SynthOptions) -> SyntheticPage
     return SyntheticPage(truth=truth, image=aged, clean=rendered.image, ink=rendered.ink)
 
 
-def _fill(template: Template, reg: Registration, habits: object, rng: np.random.Generator
+def _fill(template: Template, reg: Registration, habits: WritingHabits, rng: np.random.Generator
           ) -> tuple[dict[str, FieldText], dict[str, str | None]]:
     """The text a clerk writes in each field of one record, and each field's normalised value."""
     texts: dict[str, FieldText] = {}

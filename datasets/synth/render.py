@@ -275,13 +275,20 @@ def _write_field(image: np.ndarray, ink: np.ndarray, box: tuple[int, int, int, i
         mask = _fit(mask, inner_w, inner_h)
         mh, mw = mask.shape
         slack_x, slack_y = inner_w - mw, inner_h - mh
-        short = mw < inner_w * 0.3 and len(pieces) == 1
         top = y0 + round(i * line_h)
-        x = x0 + margin + round(rng.uniform(0, slack_x if short else slack_x * 0.25 if i == 0 else slack_x * 0.05))
+        x = x0 + margin + round(rng.uniform(0, slack_x * _indent_share(mw, inner_w, i, len(pieces))))
         y = top + margin + inner_h - mh - round(rng.uniform(0, slack_y * 0.6))
         _composite(image, ink, mask, x, y, writer, rng)
         written.append(WrittenLine((x0, top, x1, y0 + round((i + 1) * line_h)), piece))
     return written
+
+
+def _indent_share(width: int, room: int, line: int, lines: int) -> float:
+    """How much of the free room a clerk may leave before the writing: short entries float anywhere,
+    a first line starts near the left, continuation lines start at the left."""
+    if lines == 1 and width < room * 0.3:
+        return 1.0
+    return 0.25 if line == 0 else 0.05
 
 
 def _wrap_words(text: str, writer: WriterStyle, ink_height: int, width: int, n_lines: int) -> list[str]:

@@ -43,6 +43,11 @@ def test_synth_lines_writes_images_and_labels(tmp_path):
         name, text = row.split("\t")
         assert (out / name).is_file()
         assert text and text == unicodedata.normalize("NFC", text)
+    again = tmp_path / "again"
+    CliRunner().invoke(main, ["synth", "lines", "--n", "30", "--seed", "2", "--fonts", "heldout",
+                              "--out", str(again), "--workers", "2"])
+    assert (again / "labels.tsv").read_bytes() == (out / "labels.tsv").read_bytes()
+    assert all((again / r.split("\t")[0]).read_bytes() == (out / r.split("\t")[0]).read_bytes() for r in rows)
 
 
 def test_contact_sheet_of_generated_pages(tmp_path):
