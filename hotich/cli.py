@@ -121,5 +121,38 @@ def synth_sheet(pages_dir: Path, out: Path, n: int, columns: int) -> None:
 
     count = contact_sheet(pages_dir, out, n=n, columns=columns)
     click.echo(f"{count} pages -> {out}")
+
+
+@main.group()
+def train() -> None:
+    """Train models."""
+
+
+@train.command("recognizer")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Training YAML (e.g. training/configs/recognizer.yaml).")
+@click.option("--resume", is_flag=True, help="Continue from last.pt in the config's checkpoint_dir.")
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Fine-tune: start from this checkpoint (needs --data).")
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Fine-tune on this folder of corrected lines (images + labels.tsv).")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None,
+              help="Stop once this many steps are done (the schedule is unchanged; --resume goes on).")
+def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: Path | None,
+                     max_steps: int | None) -> None:
+    """Train the CTC line recogniser, or fine-tune one with --init MODEL --data DIR."""
+    if resume and init is not None:
+        raise click.UsageError("--resume continues from last.pt; it takes no --init")
+    if (init is None) != (data is None) and not resume:
+        raise click.UsageError("fine-tuning needs both --init MODEL and --data DIR")
+    from hotich.training.recognizer import load_train_config
+    from hotich.training.recognizer import train_recognizer as run
+
+    result = run(load_train_config(config_path), resume=resume, init=init, data=data, max_steps=max_steps)
+    best = f"{result.best_set} CER {result.best_cer:.2%}" if result.best_cer is not None else "no evaluation yet"
+    click.echo(f"step {result.step}: {result.lines_per_s * 60:.0f} lines/min; best {best}; "
+               f"checkpoints in {result.checkpoint_dir}")
+
+
 if __name__ == "__main__":
     main()

@@ -30,7 +30,9 @@ def _toned(vowel: str) -> list[str]:
 
 VOWELS_LOWER = "".join(t for v in _VOWELS for t in _toned(v))
 """The 72 lower-case vowels with every tone, NFC."""
-LETTERS_LOWER = VOWELS_LOWER + _CONSONANTS
+MINORITY_LETTERS = "ŏĕŭ"
+"""Breves used in the official romanisation of some ethnic-minority names (Ê Đê: "Y Siu Hmŏk")."""
+LETTERS_LOWER = VOWELS_LOWER + _CONSONANTS + MINORITY_LETTERS
 LETTERS = LETTERS_LOWER + LETTERS_LOWER.upper()
 DIGITS = "0123456789"
 PUNCTUATION = " ,.;:/-()'\"!?&+%#*_"

@@ -1,0 +1,291 @@
+"""The CTC line recogniser: a convolutional stem, a BiLSTM over the width, and a per-frame head.
+
+A line image (B, 1, H, W) becomes log-probabilities (T, B, C) with T ≈ W / 4: the stem collapses the
+height and halves the width twice only, so a Vietnamese letter with two marks (NFD: three units plus the
+blanks CTC needs between repeats) still has frames enough. Label 0 is the CTC blank, and the codec says so
+in every checkpoint, so nothing downstream guesses it.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from torch import Tensor, nn
+
+from hotich.text import Units, nfc, to_units, unit_inventory
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CONFIG_DIR",
+    "CRNN",
+    "STEMS",
+    "Checkpoint",
+    "Codec",
+    "Decoded",
+    "RecognizerConfig",
+    "build_recognizer",
+    "greedy_decode",
+    "load_checkpoint",
+    "load_model_config",
+    "save_checkpoint",
+]
+
+CONFIG_DIR = Path(__file__).parent / "configs"
+CHECKPOINT_FORMAT = "hotich.recognizer/1"
+INPUT_NORMALISATION = {"channels": 1, "mean": 0.5, "std": 0.5, "scale": 1 / 255, "pad_value": 1.0}
+"""How pixels become inputs: (gray / 255 - mean) / std, padded on the right with white (+1.0)."""
+
+
+class RecognizerConfig(BaseModel):
+    """One recogniser architecture; a YAML file under `models/configs/` names and defines it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    height: int = Field(32, ge=16)
+    units: Units = "nfc"
+    stem: str = "mobilenet_v3_small"
+    channels: tuple[int, ...] = (32, 64, 128, 128, 256)
+    """Output channels of each layer of the `plain` stem (unused by other stems)."""
+    hidden: int = Field(256, ge=1)
+    layers: int = Field(2, ge=1)
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+
+    @field_validator("stem")
+    @classmethod
+    def _known_stem(cls, stem: str) -> str:
+        if stem not in STEMS:
+            raise ValueError(f"unknown stem {stem!r}; known: {sorted(STEMS)}")
+        return stem
+
+
+def load_model_config(name_or_path: str | Path) -> RecognizerConfig:
+    """A config by file path, or by name from `models/configs/<name>.yaml`."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        raise FileNotFoundError(f"no recogniser config {str(name_or_path)!r}; shipped configs: {known}")
+    return RecognizerConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+class Codec:
+    """Recogniser units <-> label ids, with the CTC blank at a stated index (0).
+
+    Units are NFC characters or NFD bases and marks (`hotich.text.to_units`). Text holding a unit the
+    charset lacks still encodes: the unit is left out and counted in `unknown`, so one odd label never
+    stops a training run, and the count says how much was lost.
+    """
+
+    def __init__(self, units: Units, alphabet: list[str], blank: int = 0) -> None:
+        if alphabet[blank] != "":
+            raise ValueError("the blank's entry in the alphabet must be the empty string")
+        self.units: Units = units
+        self.alphabet = list(alphabet)
+        self.blank = blank
+        self._ids = {u: i for i, u in enumerate(self.alphabet) if i != blank}
+        self.unknown: Counter[str] = Counter()
+
+    @classmethod
+    def for_units(cls, units: Units) -> Codec:
+        """The codec of the whole project charset, blank first."""
+        return cls(units, ["", *unit_inventory(units)], blank=0)
+
+    def __len__(self) -> int:
+        return len(self.alphabet)
+
+    def encode(self, text: str) -> list[int]:
+        ids = []
+        for u in to_units(text, self.units):
+            if u in self._ids:
+                ids.append(self._ids[u])
+            else:
+                self.unknown[u] += 1
+        return ids
+
+    def decode(self, ids: list[int], confidences: list[float] | None = None) -> Decoded:
+        """Label ids (already collapsed, blanks allowed) -> NFC text with one confidence per character.
+
+        A character's confidence is its weakest unit's: in NFD "ệ" is only as sure as its least sure mark.
+        """
+        probs = confidences if confidences is not None else [1.0] * len(ids)
+        groups: list[tuple[list[str], float]] = []
+        for i, p in zip(ids, probs, strict=True):
+            if i == self.blank:
+                continue
+            unit = self.alphabet[i]
+            if unicodedata.combining(unit):
+                if groups:  # a mark with no letter before it is dropped, as `from_units` does
+                    groups[-1][0].append(unit)
+                    groups[-1] = (groups[-1][0], min(groups[-1][1], p))
+            else:
+                groups.append(([unit], p))
+        text, char_probs = "", []
+        for units, p in groups:
+            chars = nfc("".join(units))
+            text += chars
+            char_probs += [p] * len(chars)
+        return Decoded(text, tuple(char_probs))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"units": self.units, "blank": self.blank, "alphabet": self.alphabet}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Codec:
+        return cls(d["units"], d["alphabet"], d["blank"])
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    confidences: tuple[float, ...]
+    """One per character of `text`: the highest frame probability of its least certain unit."""
+
+
+def _plain_stem(config: RecognizerConfig) -> tuple[nn.Module, int]:
+    """Conv-BN-ReLU layers, each halving the height; only the first two also halve the width."""
+    layers: list[nn.Module] = []
+    c_in = 1
+    for n, c_out in enumerate(config.channels):
+        stride = (2, 2) if n < 2 else (2, 1)
+        layers += [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        c_in = c_out
+    return nn.Sequential(*layers), c_in
+
+
+def _mobilenet_v3_small_stem(config: RecognizerConfig) -> tuple[nn.Module, int]:
+    """torchvision's MobileNetV3-small features (random init, no download) on one gray channel.
+
+    The network halves both axes five times; from the third halving on, only the height, so 32 px
+    collapse to 1 while the width keeps 1/4 of its columns (docTR's crnn_mobilenet_v3_small does the same).
+    """
+    from torchvision.models import mobilenet_v3_small
+
+    features = mobilenet_v3_small(weights=None).features
+    first = features[0][0]
+    features[0][0] = nn.Conv2d(1, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False)
+    halvings = 0
+    for m in features.modules():
+        if isinstance(m, nn.Conv2d) and m.stride == (2, 2):
+            halvings += 1
+            if halvings > 2:
+                m.stride = (2, 1)
+    return features, features[-1].out_channels
+
+
+STEMS: dict[str, Callable[[RecognizerConfig], tuple[nn.Module, int]]] = {
+    "mobilenet_v3_small": _mobilenet_v3_small_stem,
+    "plain": _plain_stem,
+}
+"""Stem name -> builder returning (module, output channels)."""
+
+
+class CRNN(nn.Module):
+    """Stem -> mean over what is left of the height -> BiLSTM -> linear head -> log-softmax."""
+
+    def __init__(self, config: RecognizerConfig, n_classes: int) -> None:
+        super().__init__()
+        self.config = config
+        self.stem, channels = STEMS[config.stem](config)
+        self.rnn = nn.LSTM(channels, config.hidden, num_layers=config.layers, bidirectional=True,
+                           dropout=config.dropout if config.layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * config.hidden, n_classes)
+        # (kernel, stride, padding, dilation) along the width of every conv, in order, for output_lengths.
+        self._width_convs = [(m.kernel_size[1], m.stride[1], m.padding[1], m.dilation[1])
+                             for m in self.stem.modules() if isinstance(m, nn.Conv2d)]
+
+    def output_lengths(self, widths: Tensor) -> Tensor:
+        """Valid frames per line: the conv arithmetic applied to each line's own (unpadded) width."""
+        lengths = widths.long()
+        for k, s, p, d in self._width_convs:
+            lengths = torch.div(lengths + 2 * p - d * (k - 1) - 1, s, rounding_mode="floor") + 1
+        return lengths
+
+    def forward(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 1, H, W) images and their (B,) true widths -> log-probs (T, B, C) and (B,) frame counts."""
+        features = self.stem(images).mean(dim=2)  # (B, C, T)
+        seq, _ = self.rnn(features.permute(2, 0, 1))
+        logits = self.head(self.dropout(seq))
+        return logits.log_softmax(-1), self.output_lengths(widths).clamp(max=logits.shape[0])
+
+
+def build_recognizer(config: RecognizerConfig) -> tuple[CRNN, Codec]:
+    codec = Codec.for_units(config.units)
+    return CRNN(config, len(codec)), codec
+
+
+def greedy_decode(log_probs: Tensor, lengths: Tensor, codec: Codec) -> list[Decoded]:
+    """Best path per line: take each frame's most likely label, merge repeats, drop blanks.
+
+    A unit's confidence is the highest probability among the frames of its run.
+    """
+    best, labels = log_probs.detach().max(dim=-1)  # (T, B)
+    best, labels = best.exp().T.cpu().numpy(), labels.T.cpu().numpy()
+    out = []
+    for b, n in enumerate(lengths.tolist()):
+        ids: list[int] = []
+        probs: list[float] = []
+        prev = codec.blank
+        for label, p in zip(labels[b, :n].tolist(), best[b, :n].tolist(), strict=True):
+            if label != prev and label != codec.blank:
+                ids.append(label)
+                probs.append(p)
+            elif label == prev and label != codec.blank:
+                probs[-1] = max(probs[-1], p)
+            prev = label
+        out.append(codec.decode(ids, probs))
+    return out
+
+
+@dataclass
+class Checkpoint:
+    model: CRNN
+    codec: Codec
+    meta: dict[str, Any]
+    train_state: dict[str, Any] | None
+
+    @property
+    def config(self) -> RecognizerConfig:
+        return self.model.config
+
+
+def save_checkpoint(path: Path, model: CRNN, codec: Codec, train_state: dict[str, Any] | None = None,
+                    extra_meta: dict[str, Any] | None = None) -> None:
+    """One self-describing file: architecture config, codec (with its blank), input rules, weights, and
+    optionally the training state to resume from. Written to a temporary name first, so a crash mid-write
+    never leaves a broken `last.pt`."""
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        "config": model.config.model_dump(mode="json"),
+        "codec": codec.to_dict(),
+        "input": {"height": model.config.height, **INPUT_NORMALISATION},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        **(extra_meta or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp")
+    torch.save({"meta": meta, "state_dict": model.state_dict(), "train_state": train_state}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model and codec a checkpoint describes; the model comes back in eval mode."""
+    blob = torch.load(path, map_location=map_location, weights_only=True)
+    meta = blob["meta"]
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format {meta.get('format')!r})")
+    codec = Codec.from_dict(meta["codec"])
+    model = CRNN(RecognizerConfig.model_validate(meta["config"]), len(codec))
+    model.load_state_dict(blob["state_dict"])
+    return Checkpoint(model.eval(), codec, meta, blob["train_state"])
