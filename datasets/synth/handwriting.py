@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from hotich.datasets.fonts import HandwritingFont, ink_height_ratio, load_handwriting
 
@@ -66,10 +66,14 @@ def sample_writer(fonts: tuple[HandwritingFont, ...], rng: np.random.Generator) 
     )
 
 
+def writer_font(style: WriterStyle, ink_height: int) -> ImageFont.FreeTypeFont:
+    """The writer's font at the size whose ink is about `ink_height` pixels tall."""
+    return load_handwriting(style.font, max(6, round(ink_height / ink_height_ratio(style.font))))
+
+
 def render_text(text: str, style: WriterStyle, ink_height: int, rng: np.random.Generator) -> np.ndarray:
     """Render `text` so that its ink is about `ink_height` pixels tall; returns the coverage mask."""
-    size = max(6, round(ink_height / ink_height_ratio(style.font)))
-    font = load_handwriting(style.font, size)
+    font = writer_font(style, ink_height)
     words = text.split()
     gap = max(1, round(font.getlength(" ") + style.word_gap * ink_height))
     ascent, descent = font.getmetrics()

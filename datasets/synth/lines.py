@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from hotich.datasets.synth.pages import SyntheticPage
+from hotich.page import BBox
 
 LABELS_FILE = "labels.tsv"
 
@@ -23,9 +24,8 @@ def line_crops(page: SyntheticPage) -> list[tuple[str, np.ndarray, str]]:
     for record in page.truth.records:
         for field in record.fields:
             for n, line in enumerate(field.lines):
-                pts = np.array(line.polygon)
-                x0, y0 = pts.min(axis=0)
-                x1, y1 = pts.max(axis=0)
+                box = BBox.around(line.polygon)
+                x0, y0, x1, y1 = box.x0, box.y0, box.x1, box.y1
                 # A little jitter in the cut, as the layout stage will not cut exactly either.
                 pad_y = (y1 - y0) * rng.uniform(-0.03, 0.12, size=2)
                 pad_x = (y1 - y0) * rng.uniform(-0.05, 0.2, size=2)

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hotich.datasets.fonts import ink_height_ratio, load_handwriting, load_printed
-from hotich.datasets.synth.handwriting import INKS, WriterStyle, render_text, strike_through
+from hotich.datasets.fonts import load_printed
+from hotich.datasets.synth.handwriting import INKS, WriterStyle, render_text, strike_through, writer_font
 from hotich.templates import Checkbox, FieldSpec, Printed, Template
 
 PRINT_INK = (30, 30, 32)
@@ -296,7 +296,7 @@ def _wrap_words(text: str, writer: WriterStyle, ink_height: int, width: int, n_l
     words = text.split()
     if n_lines == 1 or len(words) <= 1:
         return [text]
-    font = load_handwriting(writer.font, max(6, round(ink_height / ink_height_ratio(writer.font))))
+    font = writer_font(writer, ink_height)
     total = font.getlength(text)
     # Squeezing a little beats starting a line; a clerk wraps only when it would not fit.
     needed = min(n_lines, max(1, int(np.ceil(total / (width * 1.15)))))
