@@ -1,9 +1,7 @@
 """Line datasets for the recogniser: a folder of line images with `labels.tsv` (`filename<TAB>text`, NFC).
 
 Every real or synthetic line set uses this one format (design.md, "Line datasets"). The image a model sees
-is made by `preprocess_line` alone, in training here and at inference, so the two cannot drift apart:
-grayscale, resized to a fixed height keeping the aspect ratio (width clipped to [height, max_width]), then
-normalised as `(gray / 255 - 0.5) / 0.5`, so paper is near +1.0 and ink near -1.0.
+is made by `hotich.line_image.preprocess_line` alone, in training here and at inference alike.
 """
 
 from __future__ import annotations
@@ -12,24 +10,11 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import cv2
-import numpy as np
-import torch
-from torch.utils.data import Dataset, get_worker_info
 
 from hotich.datasets.synth.lines import LABELS_FILE
 from hotich.text import nfc
 
-if TYPE_CHECKING:
-    from hotich.datasets.augment import Augment
-
 log = logging.getLogger(__name__)
-
-BACKGROUND = 1.0
-"""White paper after normalisation: the value batches are padded with."""
-
 
 @dataclass(frozen=True)
 class LineSample:
@@ -118,78 +103,25 @@ def shared_data_dir() -> Path | None:
     return None
 
 
-def _resize(gray: np.ndarray, height: int, max_width: int) -> np.ndarray:
-    if gray.ndim != 2 or gray.dtype != np.uint8 or gray.size == 0:
-        raise ValueError(f"expected a non-empty 2-D uint8 grayscale image, got {gray.dtype} of shape {gray.shape}")
-    h, w = gray.shape
-    width = int(np.clip(round(w * height / h), height, max_width))
-    if (h, w) == (height, width):
-        return gray
-    # INTER_AREA averages when shrinking (no aliasing of thin strokes); it is blocky when enlarging.
-    shrinking = h > height
-    return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+KALAPA_DIR = "kalapa2023"
+NAMED_SETS = ("kalapa-train", "kalapa-val", "kalapa-val-a", "kalapa-val-b")
+"""Line sets named rather than found in a folder: Kalapa's writer split (see `kalapa_split`). The two halves
+of its validation writers let calibration be fitted on one (a) and checked on writers it never saw (b)."""
 
 
-def preprocess_line(gray: np.ndarray, height: int, max_width: int) -> np.ndarray:
-    """A grayscale uint8 line image as the recogniser's input: float32 (height, W), paper +1, ink -1.
-
-    W = round(w * height / h), clipped to [height, max_width] (so extreme lines are squeezed or stretched).
-    """
-    return (_resize(gray, height, max_width).astype(np.float32) / 255.0 - 0.5) / 0.5
-
-
-class LineDataset(Dataset):
-    """(image (1, height, W) float32 as `preprocess_line` makes it, NFC text) for each sample.
-
-    With `augment`, the line is resized to `height` first, augmented there (the scale its effects are tuned
-    for), then normalised.
-    """
-
-    def __init__(
-        self, samples: list[LineSample], height: int = 32, max_width: int = 1024, augment: Augment | None = None
-    ) -> None:
-        if height < 8 or max_width < height:
-            raise ValueError(f"need 8 <= height <= max_width, got height={height}, max_width={max_width}")
-        self.samples = samples
-        self.height = height
-        self.max_width = max_width
-        self.augment = augment
-        self._worker_seeded = False
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
-        sample = self.samples[i]
-        gray = cv2.imread(str(sample.path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            raise ValueError(f"cannot read image {sample.path}: missing, corrupt or not an image")
-        if self.augment is not None:
-            self._seed_worker(self.augment)
-            gray = self.augment(_resize(gray, self.height, self.max_width))
-        image = preprocess_line(gray, self.height, self.max_width)
-        return torch.from_numpy(image)[None], sample.text
-
-    def _seed_worker(self, augment: Augment) -> None:
-        # Each DataLoader worker starts as a copy of this dataset, augmenter state included: unseeded, every
-        # worker would replay the same "random" sequence. Torch gives each worker its own seed (reproducible
-        # under torch.manual_seed); persistent workers keep theirs across epochs.
-        info = get_worker_info()
-        if info is not None and not self._worker_seeded:
-            augment.reseed(info.seed)
-            self._worker_seeded = True
-
-
-def collate_lines(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Stack lines of one height into (B, 1, H, Wmax), padded on the right with paper (`BACKGROUND`);
-    also their true widths (B,) int64, for CTC input lengths, and their texts."""
-    if not batch:
-        raise ValueError("cannot collate an empty batch")
-    heights = {image.shape[-2] for image, _ in batch}
-    if len(heights) != 1:
-        raise ValueError(f"lines in a batch must share one height, got {sorted(heights)}")
-    widths = torch.tensor([image.shape[-1] for image, _ in batch], dtype=torch.int64)
-    images = torch.full((len(batch), 1, heights.pop(), int(widths.max())), BACKGROUND, dtype=torch.float32)
-    for k, (image, _) in enumerate(batch):
-        images[k, :, :, : image.shape[-1]] = image
-    return images, widths, [text for _, text in batch]
+def line_set(name_or_folder: str | Path) -> list[LineSample]:
+    """The lines of a folder (with labels.tsv), or of one of the `NAMED_SETS` from the shared data."""
+    if str(name_or_folder) not in NAMED_SETS:
+        return read_line_folder(Path(name_or_folder))
+    root = shared_data_dir()
+    if root is None or not (root / KALAPA_DIR).is_dir():
+        raise FileNotFoundError(f"{name_or_folder} needs {KALAPA_DIR} in the shared data folder: set "
+                                f"HOTICH_SHARED_DATA to the folder holding it")
+    train, val = kalapa_split(root / KALAPA_DIR)
+    if name_or_folder == "kalapa-train":
+        return train
+    if name_or_folder == "kalapa-val":
+        return val
+    writers = sorted({_writer(s) for s in val})
+    half = set(writers[: len(writers) // 2]) if name_or_folder == "kalapa-val-a" else set(writers[len(writers) // 2 :])
+    return [s for s in val if _writer(s) in half]

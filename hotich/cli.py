@@ -154,5 +154,140 @@ def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: P
                f"checkpoints in {result.checkpoint_dir}")
 
 
+def _line_set(name: str):
+    from hotich.datasets.lines import line_set
+
+    try:
+        return line_set(name)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_line_set_help = "a folder with labels.tsv, or kalapa-train / kalapa-val / kalapa-val-a / kalapa-val-b"
+_model_dir = click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                          default=None, help="Recogniser folder (model.json + ONNX); default: the shipped one.")
+
+
+@main.group("export")
+def export() -> None:
+    """Turn trained checkpoints into served artifacts."""
+
+
+@export.command("recognizer")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--version", "version", required=True, help="Release version written into the card, e.g. 1.0.")
+@click.option("--parity-on", "parity_on", default=None, help=f"Lines to compare torch and ONNX on: {_line_set_help}.")
+@click.option("--max-width", type=click.IntRange(min=32), default=1024, show_default=True)
+def export_recognizer(checkpoint: Path, out: Path, version: str, parity_on: str | None, max_width: int) -> None:
+    """ONNX fp32 + int8 files, fp16 weights for fine-tuning, and model.json, from a training CHECKPOINT."""
+    from hotich.models.export import export_recognizer as run
+
+    samples = _line_set(parity_on) if parity_on else None
+    card = run(checkpoint, out, version=version, max_width=max_width, parity_samples=samples, parity_set=parity_on)
+    for name, f in card["files"].items():
+        click.echo(f"{name}: {out / f['file']} ({f['bytes'] / 2**20:.1f} MiB)")
+    if "parity" in card:
+        p = card["parity"]
+        click.echo(f"parity on {p['set']} ({p['n']} lines): CER torch {p['cer_torch']:.2%}, "
+                   f"ONNX fp32 {p['cer_fp32']:.2%}, int8 {p['cer_int8']:.2%}")
+
+
+@main.group()
+def calibrate() -> None:
+    """Fit confidence calibration."""
+
+
+@calibrate.command("recognizer")
+@_model_dir
+@click.option("--on", "on", required=True, help=f"Lines from writers outside training: {_line_set_help}.")
+def calibrate_recognizer(model_dir: Path | None, on: str) -> None:
+    """Fit the recogniser's temperature on lines and write it into its model.json."""
+    from hotich.inference.recognizer import LineRecognizer, read_gray
+    from hotich.models.card import update_card
+    from hotich.training.calibration import fit_temperature
+
+    samples = _line_set(on)
+    recognizer = LineRecognizer(model_dir)
+    logits = recognizer.logits([read_gray(s.path) for s in samples])
+    result = fit_temperature(logits, recognizer.codec, [s.text for s in samples])
+    update_card(recognizer.model_dir, calibration={"temperature": result.temperature, "fitted_on": on,
+                                                   **{k: v for k, v in vars(result).items() if k != "temperature"}})
+    click.echo(f"temperature {result.temperature:g} on {result.n} lines ({on}): ECE {result.ece_before:.2%} -> "
+               f"{result.ece_after:.2%}, line accuracy {result.line_acc:.2%}; written to {recognizer.model_dir}")
+
+
+@main.group("eval")
+def evaluate() -> None:
+    """Evaluate models on datasets."""
+
+
+@evaluate.command("lines")
+@click.argument("dataset")
+@_model_dir
+@click.option("--variant", type=click.Choice(["int8", "fp32"]), default=None, help="Default: the card's.")
+@click.option("--engine", "engines", type=click.Choice(["hotich", "tesseract"]), multiple=True,
+              help="Repeat to compare engines in one run (default: hotich).")
+@click.option("--beam", type=click.IntRange(min=1), default=1, show_default=True, help="Beam width (1: greedy).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys cer, wer, cer_nopunct, line_acc, ece, "
+              "lines_per_s, n); one object per engine, keyed by engine when there are several.")
+@click.option("--errors", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write every misread line (TSV: path, reference, text, confidence) here.")
+@click.option("--record", is_flag=True, help="Also record the hotich figures in the model's card, under DATASET.")
+def eval_lines(dataset: str, model_dir: Path | None, variant: str | None, engines: tuple[str, ...], beam: int,
+               batch_size: int, threads: int | None, limit: int | None, as_json: bool, errors: Path | None,
+               record: bool) -> None:
+    """Score line readers on DATASET: a folder with labels.tsv, or kalapa-train / kalapa-val / kalapa-val-a / -b."""
+    from hotich.evaluation.lines import HotichEngine, TesseractEngine, evaluate_lines
+    from hotich.inference.recognizer import LineRecognizer
+    from hotich.models.card import update_card
+
+    samples = _line_set(dataset)[:limit]
+    results = {}
+    for name in engines or ("hotich",):
+        if name == "hotich":
+            recognizer = LineRecognizer(model_dir, variant=variant, threads=threads)
+            engine, model = HotichEngine(recognizer, beam_width=beam, batch_size=batch_size), recognizer.version
+        else:
+            try:
+                engine, model = TesseractEngine(), "tesseract vie"
+            except FileNotFoundError as exc:
+                raise click.ClickException(str(exc)) from None
+        evaluation, lines = evaluate_lines(engine, samples, model=model)
+        results[name] = evaluation
+        if errors is not None:
+            path = errors.with_name(f"{errors.stem}.{name}{errors.suffix}") if len(engines) > 1 else errors
+            path.write_text("".join(f"{r.path}\t{r.reference}\t{r.text}\t{r.confidence:.4f}\n"
+                                    for r in lines if r.text != r.reference), encoding="utf-8")
+        if record and name == "hotich":
+            update_card(recognizer.model_dir, metrics={dataset: evaluation.model_dump(exclude={"engine"})})
+    if as_json:
+        dumps = {name: e.model_dump() for name, e in results.items()}
+        click.echo(json.dumps(next(iter(dumps.values())) if len(dumps) == 1 else dumps, ensure_ascii=False, indent=1))
+        return
+    for e in results.values():
+        click.echo(f"{e.engine:<10} {e.model}: {e.n} lines  CER {e.cer:.2%}  WER {e.wer:.2%}  CER no punct. "
+                   f"{e.cer_nopunct:.2%}  line acc. {e.line_acc:.2%}  ECE {e.ece:.2%}  {e.lines_per_s:.0f} lines/s")
+
+
+@evaluate.command("units")
+@click.argument("datasets", nargs=-1, required=True)
+@click.option("--height", type=click.IntRange(min=8), default=32, show_default=True)
+def eval_units(datasets: tuple[str, ...], height: int) -> None:
+    """CTC frame budget of NFC vs NFD output units on line DATASETS (folders or kalapa-* names)."""
+    from hotich.evaluation.units import unit_budget
+
+    for dataset in datasets:
+        samples = _line_set(dataset)
+        for units in ("nfc", "nfd"):
+            b = unit_budget(samples, units, height)
+            click.echo(f"{dataset:<24} {units}: {b.classes} classes, {b.units_per_line:.1f} units/line, "
+                       f"{b.frames_per_unit:.2f} frames per needed frame, {b.infeasible:.2%} infeasible, "
+                       f"{b.tight:.2%} under 2x slack ({b.n} lines)")
+
+
 if __name__ == "__main__":
     main()

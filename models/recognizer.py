@@ -9,8 +9,6 @@ in every checkpoint, so nothing downstream guesses it.
 from __future__ import annotations
 
 import os
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor, nn
 
-from hotich.text import Units, nfc, to_units, unit_inventory
+from hotich.models.codec import Codec, Decoded
+from hotich.text import Units
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -33,7 +32,6 @@ __all__ = [
     "Decoded",
     "RecognizerConfig",
     "build_recognizer",
-    "greedy_decode",
     "load_checkpoint",
     "load_model_config",
     "save_checkpoint",
@@ -77,79 +75,6 @@ def load_model_config(name_or_path: str | Path) -> RecognizerConfig:
         known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
         raise FileNotFoundError(f"no recogniser config {str(name_or_path)!r}; shipped configs: {known}")
     return RecognizerConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-
-
-class Codec:
-    """Recogniser units <-> label ids, with the CTC blank at a stated index (0).
-
-    Units are NFC characters or NFD bases and marks (`hotich.text.to_units`). Text holding a unit the
-    charset lacks still encodes: the unit is left out and counted in `unknown`, so one odd label never
-    stops a training run, and the count says how much was lost.
-    """
-
-    def __init__(self, units: Units, alphabet: list[str], blank: int = 0) -> None:
-        if alphabet[blank] != "":
-            raise ValueError("the blank's entry in the alphabet must be the empty string")
-        self.units: Units = units
-        self.alphabet = list(alphabet)
-        self.blank = blank
-        self._ids = {u: i for i, u in enumerate(self.alphabet) if i != blank}
-        self.unknown: Counter[str] = Counter()
-
-    @classmethod
-    def for_units(cls, units: Units) -> Codec:
-        """The codec of the whole project charset, blank first."""
-        return cls(units, ["", *unit_inventory(units)], blank=0)
-
-    def __len__(self) -> int:
-        return len(self.alphabet)
-
-    def encode(self, text: str) -> list[int]:
-        ids = []
-        for u in to_units(text, self.units):
-            if u in self._ids:
-                ids.append(self._ids[u])
-            else:
-                self.unknown[u] += 1
-        return ids
-
-    def decode(self, ids: list[int], confidences: list[float] | None = None) -> Decoded:
-        """Label ids (already collapsed, blanks allowed) -> NFC text with one confidence per character.
-
-        A character's confidence is its weakest unit's: in NFD "ệ" is only as sure as its least sure mark.
-        """
-        probs = confidences if confidences is not None else [1.0] * len(ids)
-        groups: list[tuple[list[str], float]] = []
-        for i, p in zip(ids, probs, strict=True):
-            if i == self.blank:
-                continue
-            unit = self.alphabet[i]
-            if unicodedata.combining(unit):
-                if groups:  # a mark with no letter before it is dropped, as `from_units` does
-                    groups[-1][0].append(unit)
-                    groups[-1] = (groups[-1][0], min(groups[-1][1], p))
-            else:
-                groups.append(([unit], p))
-        text, char_probs = "", []
-        for units, p in groups:
-            chars = nfc("".join(units))
-            text += chars
-            char_probs += [p] * len(chars)
-        return Decoded(text, tuple(char_probs))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"units": self.units, "blank": self.blank, "alphabet": self.alphabet}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Codec:
-        return cls(d["units"], d["alphabet"], d["blank"])
-
-
-@dataclass(frozen=True)
-class Decoded:
-    text: str
-    confidences: tuple[float, ...]
-    """One per character of `text`: the highest frame probability of its least certain unit."""
 
 
 def _plain_stem(config: RecognizerConfig) -> tuple[nn.Module, int]:
@@ -212,40 +137,25 @@ class CRNN(nn.Module):
             lengths = torch.div(lengths + 2 * p - d * (k - 1) - 1, s, rounding_mode="floor") + 1
         return lengths
 
-    def forward(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, 1, H, W) images and their (B,) true widths -> log-probs (T, B, C) and (B,) frame counts."""
+    def logits(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 1, H, W) images and their (B,) true widths -> logits (T, B, C) and (B,) frame counts.
+
+        Exported models stop here: a calibration temperature divides the logits before the softmax.
+        """
         features = self.stem(images).mean(dim=2)  # (B, C, T)
         seq, _ = self.rnn(features.permute(2, 0, 1))
         logits = self.head(self.dropout(seq))
-        return logits.log_softmax(-1), self.output_lengths(widths).clamp(max=logits.shape[0])
+        return logits, self.output_lengths(widths).clamp(max=logits.shape[0])
+
+    def forward(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 1, H, W) images and their (B,) true widths -> log-probs (T, B, C) and (B,) frame counts."""
+        logits, lengths = self.logits(images, widths)
+        return logits.log_softmax(-1), lengths
 
 
 def build_recognizer(config: RecognizerConfig) -> tuple[CRNN, Codec]:
     codec = Codec.for_units(config.units)
     return CRNN(config, len(codec)), codec
-
-
-def greedy_decode(log_probs: Tensor, lengths: Tensor, codec: Codec) -> list[Decoded]:
-    """Best path per line: take each frame's most likely label, merge repeats, drop blanks.
-
-    A unit's confidence is the highest probability among the frames of its run.
-    """
-    best, labels = log_probs.detach().max(dim=-1)  # (T, B)
-    best, labels = best.exp().T.cpu().numpy(), labels.T.cpu().numpy()
-    out = []
-    for b, n in enumerate(lengths.tolist()):
-        ids: list[int] = []
-        probs: list[float] = []
-        prev = codec.blank
-        for label, p in zip(labels[b, :n].tolist(), best[b, :n].tolist(), strict=True):
-            if label != prev and label != codec.blank:
-                ids.append(label)
-                probs.append(p)
-            elif label == prev and label != codec.blank:
-                probs[-1] = max(probs[-1], p)
-            prev = label
-        out.append(codec.decode(ids, probs))
-    return out
 
 
 @dataclass

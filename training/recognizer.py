@@ -31,20 +31,20 @@ from torch.utils.data import ConcatDataset, DataLoader
 from tqdm import tqdm
 
 from hotich.datasets.augment import Augment
+from hotich.datasets.line_dataset import LineDataset, collate_lines
 from hotich.datasets.lines import (
-    LineDataset,
+    KALAPA_DIR,
     LineSample,
-    collate_lines,
     kalapa_split,
     read_line_folder,
     shared_data_dir,
 )
 from hotich.evaluation.metrics import TextScores, score_lines
+from hotich.inference.decoding import greedy
 from hotich.models.recognizer import (
     CRNN,
     Codec,
     build_recognizer,
-    greedy_decode,
     load_checkpoint,
     load_model_config,
     save_checkpoint,
@@ -54,7 +54,6 @@ __all__ = ["DEFAULT_CONFIG", "MixedBatchSampler", "TrainConfig", "TrainResult", 
            "train_recognizer"]
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "recognizer.yaml"
-KALAPA_DIR = "kalapa2023"
 BEST_OF = ("data_val", "kalapa_val", "synth_val")
 """Which validation set picks best.pt: the first of these that the run has."""
 
@@ -270,7 +269,8 @@ def evaluate(model: CRNN, codec: Codec, samples: list[LineSample], batch_size: i
     hyps = []
     for images, widths, _ in loader:
         log_probs, lengths = model(images, widths)
-        hyps += [d.text for d in greedy_decode(log_probs, lengths, codec)]
+        probs = log_probs.exp().transpose(0, 1).numpy()
+        hyps += [greedy(p[:n], codec).text for p, n in zip(probs, lengths.tolist(), strict=True)]
     model.train(was_training)
     return score_lines([s.text for s in ordered], hyps)
 

@@ -10,18 +10,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from hotich.datasets.augment import Augment
+from hotich.datasets.line_dataset import LineDataset, collate_lines
 from hotich.datasets.lines import (
-    BACKGROUND,
-    LineDataset,
     LineSample,
-    collate_lines,
     kalapa_split,
-    preprocess_line,
+    line_set,
     read_line_folder,
     shared_data_dir,
 )
 from hotich.datasets.synth.batch import write_lines
 from hotich.datasets.synth.pages import SynthOptions
+from hotich.line_image import BACKGROUND
 
 
 @pytest.fixture(scope="module")
@@ -99,25 +98,6 @@ def test_items_have_the_documented_shape_scale_and_text(samples):
         assert image.shape == (1, 32, min(1024, max(32, round(w * 32 / h))))
         assert -1.0 <= image.min() < image.max() <= 1.0
         assert text == samples[i].text
-
-
-def test_preprocess_line_normalises_paper_to_plus_one_and_ink_to_minus_one():
-    gray = np.full((64, 200), 255, np.uint8)
-    gray[20:40, 50:150] = 0
-    out = preprocess_line(gray, 32, 1024)
-    assert out.dtype == np.float32 and out.shape == (32, 100)
-    assert out[0, 0] == pytest.approx(1.0) and out[15, 50] == pytest.approx(-1.0)
-    assert preprocess_line(np.full((32, 40), 51, np.uint8), 32, 1024)[0, 0] == pytest.approx(51 / 255 / 0.5 - 1)
-
-
-@pytest.mark.parametrize(("shape", "width"), [((32, 10), 32), ((32, 5000), 1024), ((96, 1452), 484), ((16, 40), 80)])
-def test_preprocess_line_width_keeps_aspect_within_bounds(shape, width):
-    assert preprocess_line(np.full(shape, 200, np.uint8), 32, 1024).shape == (32, width)
-
-
-def test_preprocess_line_rejects_colour_images():
-    with pytest.raises(ValueError, match="2-D uint8"):
-        preprocess_line(np.zeros((32, 100, 3), np.uint8), 32, 1024)
 
 
 def test_collate_pads_to_the_widest_line_with_paper(samples):
@@ -203,3 +183,17 @@ def test_kalapa_split_is_by_writer_fixed_and_documented():
     assert not writers(train) & writers(val)
     assert sorted(writers(val)) == sorted(writers(train) | writers(val))[4::5]
     assert kalapa_split(shared / "kalapa2023") == (train, val)
+
+
+def test_named_kalapa_sets_split_validation_writers_in_two_halves():
+    if shared_data_dir() is None:
+        pytest.skip("../shared/data is absent: Kalapa tests need it")
+    val, a, b = line_set("kalapa-val"), line_set("kalapa-val-a"), line_set("kalapa-val-b")
+    assert sorted(s.path for s in a + b) == sorted(s.path for s in val)
+    writers = [{s.path.name.partition("_")[0] for s in half} for half in (a, b)]
+    assert len(writers[0]) == len(writers[1]) == 10 and not writers[0] & writers[1]
+    assert not {s.path for s in line_set("kalapa-train")} & {s.path for s in val}
+
+
+def test_a_folder_name_is_read_as_a_folder(synth_dir):
+    assert line_set(str(synth_dir)) == read_line_folder(synth_dir)

@@ -5,58 +5,12 @@ import torch
 from pydantic import ValidationError
 
 from hotich.models.recognizer import (
-    Codec,
     RecognizerConfig,
     build_recognizer,
-    greedy_decode,
     load_checkpoint,
     load_model_config,
     save_checkpoint,
 )
-from hotich.text import CHARSET, LETTERS, nfc
-
-
-@pytest.mark.parametrize("units", ["nfc", "nfd"])
-def test_codec_round_trips_every_vietnamese_letter(units):
-    codec = Codec.for_units(units)
-    assert codec.blank == 0 and codec.alphabet[0] == ""
-    for text in (LETTERS, CHARSET, "Nguyễn Thị Hường, sinh ngày 12/03/1987 tại Quảng Ngãi"):
-        ids = codec.encode(text)
-        assert codec.blank not in ids
-        decoded = codec.decode(ids)
-        assert decoded.text == nfc(text)
-        assert len(decoded.confidences) == len(decoded.text)
-    assert not codec.unknown
-
-
-def test_codec_leaves_out_unknown_characters_and_counts_them():
-    codec = Codec.for_units("nfc")
-    assert codec.decode(codec.encode("a€b€")).text == "ab"
-    assert codec.unknown == {"€": 2}
-
-
-def test_nfd_character_is_as_sure_as_its_least_sure_unit():
-    codec = Codec.for_units("nfd")
-    ids = codec.encode("ệa")  # e, dot below, circumflex, a
-    decoded = codec.decode(ids, [0.9, 0.5, 0.8, 0.7])
-    assert decoded.text == "ệa"
-    assert decoded.confidences == (0.5, 0.7)
-
-
-def test_greedy_decode_merges_repeats_and_drops_blanks():
-    codec = Codec.for_units("nfc")
-    a, b = codec.encode("ab")
-    frames = [a, a, 0, a, b, b, 0]
-    probs = [0.6, 0.9, 0.99, 0.7, 0.8, 0.5, 0.99]
-    log_probs = torch.full((len(frames), 1, len(codec)), -30.0)
-    for t, (label, p) in enumerate(zip(frames, probs, strict=True)):
-        log_probs[t, 0, label] = math.log(p)
-    [decoded] = greedy_decode(log_probs, torch.tensor([len(frames)]), codec)
-    assert decoded.text == "aab"
-    assert decoded.confidences == pytest.approx((0.9, 0.7, 0.8))
-    # Frames past a line's length are padding and are ignored.
-    [short] = greedy_decode(log_probs, torch.tensor([3]), codec)
-    assert short.text == "a"
 
 
 @pytest.mark.parametrize("name", ["crnn_mobilenet_small", "crnn_tiny"])

@@ -1,0 +1,266 @@
+"""CTC decoding of one line's per-frame probabilities into text, with confidences a reviewer can act on.
+
+Greedy (best path) is the fast default. Prefix beam search keeps several readings alive, and with a field's
+constraint (a closed list, or a grammar such as a date) it only keeps readings the field can hold: a list's
+entry the frames make slightly less likely than an impossible reading still wins, and its confidence says
+how far the frames had to be overruled. Confidences are always read off the frames (a forced alignment of
+the chosen text), never off the search's path scores, so greedy and beam results are comparable.
+
+Torch-free: it runs after ONNX Runtime on the serving CPUs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Protocol
+
+import numpy as np
+import regex
+
+from hotich.models.codec import Codec
+from hotich.text import CHARSET, nfc
+
+__all__ = [
+    "Constraint",
+    "Hypothesis",
+    "Pattern",
+    "Vocabulary",
+    "beam_search",
+    "forced_alignment",
+    "greedy",
+    "line_confidence",
+    "softmax",
+]
+
+_TINY = np.finfo(np.float64).tiny
+"""Floor for probabilities before the log: every label stays reachable with a finite (very bad) score."""
+
+
+def _grows_into() -> dict[str, tuple[str, ...]]:
+    """Each charset character -> the charset characters it becomes if more combining marks follow (itself too)."""
+    split = {ch: unicodedata.normalize("NFD", ch) for ch in CHARSET}
+    return {
+        ch: tuple(g for g, more in split.items() if more[0] == units[0] and set(units[1:]) <= set(more[1:]))
+        for ch, units in split.items()
+    }
+
+
+_GROWS_INTO = _grows_into()
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities over the last axis of `logits / temperature` (the card's calibration temperature)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, not {temperature}")
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (z / z.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    """NFC."""
+    confidence: float
+    """The line's confidence (`line_confidence`)."""
+    char_confidences: tuple[float, ...]
+    """One per character of `text`."""
+
+
+def line_confidence(char_confidences: Sequence[float], probs: np.ndarray, blank: int) -> float:
+    """How sure the line is: every character must be right, so the product of their confidences.
+
+    An empty reading has no characters to multiply; its confidence is how sure the model is that nothing is
+    written, the weakest blank probability over the frames.
+    """
+    if len(char_confidences):
+        return math.prod(char_confidences)
+    if len(probs) == 0:
+        return 1.0
+    return float(np.min(probs[:, blank]))
+
+
+def _hypothesis(codec: Codec, ids: list[int], unit_confidences: list[float], probs: np.ndarray) -> Hypothesis:
+    decoded = codec.decode(ids, unit_confidences)
+    return Hypothesis(decoded.text, line_confidence(decoded.confidences, probs, codec.blank), decoded.confidences)
+
+
+def greedy(probs: np.ndarray, codec: Codec) -> Hypothesis:
+    """Best path of one line's (T, C) probabilities: each frame's likeliest label, repeats merged, blanks dropped.
+
+    A unit's confidence is the highest probability among the frames of its run.
+    """
+    if len(probs) == 0:
+        return _hypothesis(codec, [], [], probs)
+    labels = probs.argmax(axis=1)
+    best = probs[np.arange(len(labels)), labels]
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(labels)) + 1))
+    run_best = np.maximum.reduceat(best, starts)
+    ids, confidences = [], []
+    for label, p in zip(labels[starts].tolist(), run_best.tolist(), strict=True):
+        if label != codec.blank:
+            ids.append(label)
+            confidences.append(p)
+    return _hypothesis(codec, ids, confidences, probs)
+
+
+def forced_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> list[float]:
+    """Each label's confidence in the best CTC alignment of `ids` (no blanks) to the frames of `probs`.
+
+    A label's confidence is its highest probability over the frames the alignment gives it, so a text the
+    search chose against the frames' preference is scored by what the frames say of it. Labels that cannot
+    fit in the frames (CTC needs a blank between repeats) get 0.0.
+    """
+    n = len(ids)
+    repeats = sum(a == b for a, b in pairwise(ids))
+    if n == 0 or n + repeats > len(probs):
+        return [0.0] * n
+    ext = np.full(2 * n + 1, blank, dtype=np.int64)
+    ext[1::2] = ids
+    states = len(ext)
+    logp = np.log(np.maximum(probs[:, ext].astype(np.float64), _TINY))
+    can_skip = np.zeros(states, dtype=bool)
+    can_skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    back = np.zeros((len(probs), states), dtype=np.int8)  # 0 stay, 1 from the previous state, 2 skip a blank
+    score = np.full(states, -np.inf)
+    score[:2] = logp[0, :2]
+    candidates = np.full((3, states), -np.inf)
+    for t in range(1, len(probs)):
+        candidates[0] = score
+        candidates[1, 1:] = score[:-1]
+        candidates[2, 2:] = np.where(can_skip[2:], score[:-2], -np.inf)
+        back[t] = candidates.argmax(axis=0)
+        score = candidates[back[t], np.arange(states)] + logp[t]
+    state = states - 1 if score[-1] >= score[-2] else states - 2
+    path = np.empty(len(probs), dtype=np.int64)
+    for t in range(len(probs) - 1, -1, -1):
+        path[t] = state
+        state -= int(back[t, state])
+    frames = np.flatnonzero(path % 2 == 1)
+    labels = (path[frames] - 1) // 2
+    confidences = np.zeros(n)
+    np.maximum.at(confidences, labels, probs[frames, ext[path[frames]]])
+    return confidences.tolist()
+
+
+class Constraint(Protocol):
+    """What a field may hold, asked of NFC text while a beam search grows it."""
+
+    def allows(self, prefix: str) -> bool:
+        """Can `prefix` still be extended to an accepted text?"""
+        ...
+
+    def accepts(self, text: str) -> bool:
+        """Is the complete `text` accepted?"""
+        ...
+
+
+class Vocabulary:
+    """A field's closed list (enumerations, place names): the text must be one entry."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.entries = frozenset(e for e in (nfc(e).strip() for e in entries) if e)
+        if not self.entries:
+            raise ValueError("a vocabulary needs at least one non-empty entry")
+        self._prefixes = frozenset(e[:i] for e in self.entries for i in range(len(e) + 1))
+
+    def allows(self, prefix: str) -> bool:
+        return prefix in self._prefixes
+
+    def accepts(self, text: str) -> bool:
+        return text in self.entries
+
+
+class Pattern:
+    """A field's grammar as a regular expression (dates: r"\\d{1,2}/\\d{1,2}/\\d{4}"), matched whole.
+
+    Uses the `regex` module for its partial matches, which say whether a prefix can still become a match.
+    The pattern is NFC-normalised so literal Vietnamese letters in it match the NFC text.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        try:
+            self._regex = regex.compile(nfc(pattern))
+        except regex.error as e:
+            raise ValueError(f"invalid field pattern {pattern!r}: {e}") from e
+
+    def allows(self, prefix: str) -> bool:
+        return self._regex.fullmatch(prefix, partial=True) is not None
+
+    def accepts(self, text: str) -> bool:
+        return self._regex.fullmatch(text) is not None
+
+
+def beam_search(
+    probs: np.ndarray,
+    codec: Codec,
+    beam_width: int = 10,
+    constraint: Constraint | None = None,
+    top_k: int = 5,
+    prune: float = 1e-3,
+) -> list[Hypothesis]:
+    """CTC prefix beam search over one line's (T, C) probabilities; the `top_k` best distinct texts, best first.
+
+    With a `constraint`, readings it cannot accept are dropped as they grow, so its best allowed reading is
+    found even when the frames prefer a forbidden one. An empty list means no reading is accepted: the value
+    is not one the field can hold, and a person must look. Labels below `prune` in a frame are not tried.
+    """
+    if beam_width < 1 or top_k < 1:
+        raise ValueError("beam_width and top_k must be at least 1")
+    blank = codec.blank
+    logp = np.log(np.maximum(probs.astype(np.float64), _TINY))
+    allowed: dict[tuple[int, ...], bool] = {}
+
+    def allows(prefix: tuple[int, ...]) -> bool:
+        if constraint is None:
+            return True
+        if prefix not in allowed:
+            text = codec.decode(list(prefix)).text
+            if codec.units == "nfd" and text:
+                # Marks may still follow the last letter ("e" may become "ễ"): allowed if any letter it can still
+                # become is. Checking only the settled letters would keep dead ends ("Bx" for "Bê") that fill the beam.
+                allowed[prefix] = any(constraint.allows(text[:-1] + c) for c in _GROWS_INTO.get(text[-1], (text[-1],)))
+            else:
+                allowed[prefix] = constraint.allows(text)
+        return allowed[prefix]
+
+    # Per prefix: log-probability of the frames so far ending in a blank, and ending in its last label.
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    for t in range(len(probs)):
+        row = logp[t]
+        labels = np.flatnonzero(probs[t] >= prune)
+        labels = labels[labels != blank].tolist()
+        grown: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (p_blank, p_label) in beams.items():
+            total = np.logaddexp(p_blank, p_label)
+            here = grown.setdefault(prefix, [-np.inf, -np.inf])
+            here[0] = np.logaddexp(here[0], total + row[blank])
+            last = prefix[-1] if prefix else None
+            if last is not None:
+                here[1] = np.logaddexp(here[1], p_label + row[last])
+            for label in labels:
+                extended = (*prefix, label)
+                if not allows(extended):
+                    continue
+                # The same label again is a new character only after a blank; without one it merges (above).
+                source = p_blank if label == last else total
+                there = grown.setdefault(extended, [-np.inf, -np.inf])
+                there[1] = np.logaddexp(there[1], source + row[label])
+        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: np.logaddexp(*kv[1]))
+        beams = {prefix: (p_blank, p_label) for prefix, (p_blank, p_label) in best}
+
+    ranked = sorted(beams.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)
+    chosen: dict[str, list[int]] = {}
+    for prefix, _ in ranked:
+        text = codec.decode(list(prefix)).text
+        if text in chosen or (constraint is not None and not constraint.accepts(text)):
+            continue
+        chosen[text] = list(prefix)
+        if len(chosen) == top_k:
+            break
+    return [_hypothesis(codec, ids, forced_alignment(probs, ids, blank), probs) for ids in chosen.values()]

@@ -1,0 +1,136 @@
+"""Read line images with a recogniser artifact (`model.onnx` + `model.json`) on ONNX Runtime.
+
+The artifact is self-describing: its card gives the input height, normalisation, codec (with the CTC
+blank) and calibration temperature, so nothing here knows how the model was trained. Lines are batched by
+width (little padding) and decoded one by one: greedily by default, by beam search when asked, and within
+a field's closed list or grammar when one is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from hotich.inference.decoding import Constraint, Hypothesis, beam_search, greedy, softmax
+from hotich.line_image import pad_lines, preprocess_line
+from hotich.models.card import load_card
+from hotich.models.codec import Codec
+
+__all__ = ["DEFAULT_MODEL_DIR", "LineReading", "LineRecognizer", "decode_lines", "read_gray"]
+
+DEFAULT_MODEL_DIR = Path(str(files("hotich.models"))) / "weights" / "recognizer"
+"""The shipped recogniser."""
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """What the recogniser read on one line."""
+
+    text: str
+    confidence: float
+    """Calibrated probability that the whole line is right."""
+    char_confidences: tuple[float, ...]
+    alternatives: tuple[Hypothesis, ...] = ()
+    """The next best readings (beam search only), best first."""
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """A line image file as 2-D uint8 grayscale, with an error that names the file when it cannot be read."""
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gray is None or gray.size == 0:
+        raise ValueError(f"cannot read image {path}: missing, corrupt or not an image")
+    return gray
+
+
+def _as_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        code = cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+        image = cv2.cvtColor(image, code)
+    if image.ndim != 2 or image.dtype != np.uint8 or image.size == 0:
+        raise ValueError(f"expected a non-empty uint8 grayscale or BGR line image, got {image.dtype} {image.shape}")
+    return image
+
+
+def decode_lines(logits: Sequence[np.ndarray], codec: Codec, temperature: float = 1.0, *, beam_width: int = 1,
+                 constraints: Sequence[Constraint | None] | None = None, alternatives: int = 0) -> list[LineReading]:
+    """Per-line logits (T_i, C) -> readings. Greedy unless a beam, a constraint or alternatives are asked for.
+
+    A constrained line that no allowed value fits comes back empty with confidence 0, for review.
+    """
+    if constraints is not None and len(constraints) != len(logits):
+        raise ValueError(f"{len(constraints)} constraints for {len(logits)} lines")
+    readings = []
+    for i, line_logits in enumerate(logits):
+        probs = softmax(line_logits, temperature)
+        constraint = constraints[i] if constraints is not None else None
+        if constraint is None and beam_width <= 1 and alternatives == 0:
+            best = greedy(probs, codec)
+            readings.append(LineReading(best.text, best.confidence, best.char_confidences))
+            continue
+        hyps = beam_search(probs, codec, beam_width=max(beam_width, alternatives + 1), constraint=constraint,
+                           top_k=alternatives + 1)
+        if not hyps:
+            readings.append(LineReading("", 0.0, ()))
+            continue
+        readings.append(LineReading(hyps[0].text, hyps[0].confidence, hyps[0].char_confidences, tuple(hyps[1:])))
+    return readings
+
+
+class LineRecognizer:
+    """A recogniser artifact loaded into ONNX Runtime.
+
+    `variant` picks the int8 or fp32 file (default: the card's). `threads` caps ONNX Runtime's intra-op
+    threads (default: $HOTICH_THREADS, else ONNX Runtime's choice). CUDA is used when `providers` asks
+    for it and the installed ONNX Runtime has it.
+    """
+
+    def __init__(self, model_dir: Path | None = None, *, variant: Literal["int8", "fp32"] | None = None,
+                 threads: int | None = None, providers: Sequence[str] | None = None) -> None:
+        import onnxruntime as ort
+
+        self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+        self.card = load_card(self.model_dir)
+        variant = variant or self.card["default"]
+        if variant not in self.card["files"]:
+            raise ValueError(f"{self.model_dir} has no {variant} model; it has {sorted(self.card['files'])}")
+        self.variant = variant
+        self.codec = Codec.from_dict(self.card["codec"])
+        self.height = int(self.card["input"]["height"])
+        self.max_width = int(self.card["input"]["max_width"])
+        self.temperature = float(self.card["calibration"]["temperature"])
+        options = ort.SessionOptions()
+        threads = threads or int(os.environ.get("HOTICH_THREADS", "0"))
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(self.model_dir / self.card["files"][variant]["file"]), options,
+                                            providers=list(providers or ["CPUExecutionProvider"]))
+
+    @property
+    def version(self) -> str:
+        return f"{self.card['name']}-{self.card['version']}-{self.variant}"
+
+    def logits(self, images: Sequence[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
+        """Raw logits (T_i, C) of each line (grayscale or BGR uint8), cut to its own frames, in input order."""
+        lines = [preprocess_line(_as_gray(image), self.height, self.max_width) for image in images]
+        order = np.argsort([line.shape[1] for line in lines], kind="stable")
+        out: list[np.ndarray] = [np.empty(0)] * len(lines)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch, widths = pad_lines([lines[i] for i in chunk])
+            logits, lengths = self.session.run(None, {"images": batch, "widths": widths})
+            for k, i in enumerate(chunk):
+                out[i] = logits[k, : int(lengths[k])]
+        return out
+
+    def read(self, images: Sequence[np.ndarray], *, batch_size: int = 32, beam_width: int = 1,
+             constraints: Sequence[Constraint | None] | None = None, alternatives: int = 0) -> list[LineReading]:
+        """Read each line; see `decode_lines` for the decoding options."""
+        return decode_lines(self.logits(images, batch_size), self.codec, self.temperature, beam_width=beam_width,
+                            constraints=constraints, alternatives=alternatives)

@@ -1,0 +1,26 @@
+"""Fixtures shared across test folders: real synthetic lines, and the shipped recogniser."""
+
+import pytest
+
+from hotich.datasets.lines import LineSample, read_line_folder
+from hotich.datasets.synth.batch import write_lines
+from hotich.datasets.synth.pages import SynthOptions
+from hotich.inference.recognizer import DEFAULT_MODEL_DIR, LineRecognizer
+
+
+@pytest.fixture(scope="session")
+def heldout_lines_dir(tmp_path_factory):
+    """24 lines in fonts the shipped model never trained on, lightly aged (a folder with labels.tsv)."""
+    out = tmp_path_factory.mktemp("heldout-lines")
+    write_lines(24, 7, SynthOptions(fonts="heldout", ageing="light"), out, workers=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def heldout_lines(heldout_lines_dir) -> list[LineSample]:
+    return read_line_folder(heldout_lines_dir)
+
+
+@pytest.fixture(scope="session")
+def shipped_recognizer() -> LineRecognizer:
+    return LineRecognizer(DEFAULT_MODEL_DIR, threads=1)

@@ -1,0 +1,61 @@
+"""The shipped recogniser on ONNX Runtime: it reads real synthetic lines, honours constraints, rejects bad input."""
+
+import cv2
+import numpy as np
+import pytest
+import regex
+
+from hotich.evaluation.metrics import cer
+from hotich.inference.decoding import Pattern, Vocabulary
+from hotich.inference.recognizer import read_gray
+
+
+def test_shipped_model_reads_held_out_font_lines(shipped_recognizer, heldout_lines):
+    readings = shipped_recognizer.read([read_gray(s.path) for s in heldout_lines])
+    refs = [s.text for s in heldout_lines]
+    assert cer(refs, [r.text for r in readings]) < 0.05
+    assert sum(r.text == t for r, t in zip(readings, refs, strict=True)) >= len(refs) // 2
+    for r in readings:
+        assert 0.0 <= r.confidence <= 1.0 and len(r.char_confidences) == len(r.text)
+
+
+def test_right_lines_are_more_confident_than_wrong_ones(shipped_recognizer, heldout_lines):
+    readings = shipped_recognizer.read([read_gray(s.path) for s in heldout_lines])
+    right = [r.confidence for r, s in zip(readings, heldout_lines, strict=True) if r.text == s.text]
+    wrong = [r.confidence for r, s in zip(readings, heldout_lines, strict=True) if r.text != s.text]
+    if wrong:
+        assert np.mean(right) > np.mean(wrong)
+
+
+def test_colour_input_reads_like_gray(shipped_recognizer, heldout_lines):
+    gray = read_gray(heldout_lines[0].path)
+    colour = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    a, b = shipped_recognizer.read([gray, colour])
+    assert a.text == b.text
+
+
+def test_a_closed_list_and_a_grammar_constrain_the_reading(shipped_recognizer, heldout_lines):
+    sample = heldout_lines[0]
+    image = read_gray(sample.path)
+    listed = shipped_recognizer.read([image], constraints=[Vocabulary([sample.text, "Không có"])])[0]
+    assert listed.text == sample.text
+    digits = shipped_recognizer.read([image], constraints=[Pattern(r"[0-9 ]+")])[0]
+    assert digits.text == "" or regex.fullmatch(r"[0-9 ]+", digits.text)
+    assert digits.confidence <= listed.confidence
+
+
+def test_alternatives_come_best_first(shipped_recognizer, heldout_lines):
+    reading = shipped_recognizer.read([read_gray(heldout_lines[1].path)], alternatives=3)[0]
+    assert len(reading.alternatives) <= 3
+    assert all(alt.text != reading.text for alt in reading.alternatives)
+
+
+def test_bad_images_get_clear_errors(shipped_recognizer, tmp_path):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n half an upload")
+    with pytest.raises(ValueError, match=r"broken\.png"):
+        read_gray(broken)
+    with pytest.raises(ValueError, match="uint8"):
+        shipped_recognizer.read([np.zeros((32, 100), np.float32)])
+    with pytest.raises(ValueError, match="constraints"):
+        shipped_recognizer.read([np.zeros((32, 100), np.uint8)], constraints=[None, None])
