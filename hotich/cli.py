@@ -133,18 +133,19 @@ def train() -> None:
               help="Training YAML (e.g. training/configs/recognizer.yaml).")
 @click.option("--resume", is_flag=True, help="Continue from last.pt in the config's checkpoint_dir.")
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Fine-tune: start from this checkpoint (needs --data).")
+              help="Start from this checkpoint (e.g. models/weights/recognizer/model.pt) with a fresh schedule.")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Fine-tune on this folder of corrected lines (images + labels.tsv).")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
               help="Stop once this many steps are done (the schedule is unchanged; --resume goes on).")
 def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: Path | None,
                      max_steps: int | None) -> None:
-    """Train the CTC line recogniser, or fine-tune one with --init MODEL --data DIR."""
+    """Train the CTC line recogniser; --init MODEL warm-starts it, --init MODEL --data DIR fine-tunes it on
+    corrected lines."""
     if resume and init is not None:
         raise click.UsageError("--resume continues from last.pt; it takes no --init")
-    if (init is None) != (data is None) and not resume:
-        raise click.UsageError("fine-tuning needs both --init MODEL and --data DIR")
+    if data is not None and init is None and not resume:
+        raise click.UsageError("fine-tuning on --data DIR needs --init MODEL, the model to start from")
     from hotich.training.recognizer import load_train_config
     from hotich.training.recognizer import train_recognizer as run
 
@@ -178,12 +179,15 @@ def export() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--version", "version", required=True, help="Release version written into the card, e.g. 1.0.")
 @click.option("--parity-on", "parity_on", default=None, help=f"Lines to compare torch and ONNX on: {_line_set_help}.")
+@click.option("--parity-limit", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Compare on the first N lines only.")
 @click.option("--max-width", type=click.IntRange(min=32), default=1024, show_default=True)
-def export_recognizer(checkpoint: Path, out: Path, version: str, parity_on: str | None, max_width: int) -> None:
+def export_recognizer(checkpoint: Path, out: Path, version: str, parity_on: str | None, parity_limit: int,
+                      max_width: int) -> None:
     """ONNX fp32 + int8 files, fp16 weights for fine-tuning, and model.json, from a training CHECKPOINT."""
     from hotich.models.export import export_recognizer as run
 
-    samples = _line_set(parity_on) if parity_on else None
+    samples = _line_set(parity_on)[:parity_limit] if parity_on else None
     card = run(checkpoint, out, version=version, max_width=max_width, parity_samples=samples, parity_set=parity_on)
     for name, f in card["files"].items():
         click.echo(f"{name}: {out / f['file']} ({f['bytes'] / 2**20:.1f} MiB)")

@@ -37,6 +37,8 @@ __all__ = [
     "softmax",
 ]
 
+CONSTRAINED_LABELS = 32
+"""Under a constraint, how many of each frame's most likely labels are tried whatever their probability."""
 _TINY = np.finfo(np.float64).tiny
 """Floor for probabilities before the log: every label stays reachable with a finite (very bad) score."""
 
@@ -234,6 +236,10 @@ def beam_search(
     for t in range(len(probs)):
         row = logp[t]
         labels = np.flatnonzero(probs[t] >= prune)
+        if constraint is not None:
+            # A field's value may be one the frames find unlikely (a misread digit): keep each frame's best
+            # few labels too, so the allowed reading is still reachable; the constraint prunes them.
+            labels = np.union1d(labels, np.argpartition(probs[t], -CONSTRAINED_LABELS)[-CONSTRAINED_LABELS:])
         labels = labels[labels != blank].tolist()
         grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (p_blank, p_label) in beams.items():

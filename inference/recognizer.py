@@ -23,6 +23,9 @@ from hotich.line_image import pad_lines, preprocess_line
 from hotich.models.card import load_card
 from hotich.models.codec import Codec
 
+CONSTRAINED_BEAM = 10
+"""The least beam a constrained line is searched with: one path cannot wait for an allowed reading."""
+
 __all__ = ["DEFAULT_MODEL_DIR", "LineReading", "LineRecognizer", "decode_lines", "read_gray"]
 
 DEFAULT_MODEL_DIR = Path(str(files("hotich.models"))) / "weights" / "recognizer"
@@ -74,8 +77,8 @@ def decode_lines(logits: Sequence[np.ndarray], codec: Codec, temperature: float 
             best = greedy(probs, codec)
             readings.append(LineReading(best.text, best.confidence, best.char_confidences))
             continue
-        hyps = beam_search(probs, codec, beam_width=max(beam_width, alternatives + 1), constraint=constraint,
-                           top_k=alternatives + 1)
+        width = max(beam_width, alternatives + 1, CONSTRAINED_BEAM if constraint is not None else 1)
+        hyps = beam_search(probs, codec, beam_width=width, constraint=constraint, top_k=alternatives + 1)
         if not hyps:
             readings.append(LineReading("", 0.0, ()))
             continue

@@ -106,5 +106,5 @@ def test_cli_trains_and_checks_its_flags(lines, tmp_path):
     result = CliRunner().invoke(main, ["train", "recognizer", "--config", str(path), "--resume"])
     assert result.exit_code == 0, result.output
     assert "step 4" in result.output
-    result = CliRunner().invoke(main, ["train", "recognizer", "--config", str(path), "--init", str(path)])
-    assert result.exit_code == 2 and "--data" in result.output
+    result = CliRunner().invoke(main, ["train", "recognizer", "--config", str(path), "--data", str(lines)])
+    assert result.exit_code == 2 and "--init" in result.output
