@@ -8,7 +8,6 @@ a field's closed list or grammar when one is given.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 
 from hotich.inference.decoding import Constraint, Hypothesis, beam_search, greedy, softmax
+from hotich.inference.onnx_session import open_session
 from hotich.line_image import pad_lines, preprocess_line
 from hotich.models.card import load_card
 from hotich.models.codec import Codec
@@ -96,7 +96,6 @@ class LineRecognizer:
 
     def __init__(self, model_dir: Path | None = None, *, variant: Literal["int8", "fp32"] | None = None,
                  threads: int | None = None, providers: Sequence[str] | None = None) -> None:
-        import onnxruntime as ort
 
         self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         self.card = load_card(self.model_dir)
@@ -108,12 +107,7 @@ class LineRecognizer:
         self.height = int(self.card["input"]["height"])
         self.max_width = int(self.card["input"]["max_width"])
         self.temperature = float(self.card["calibration"]["temperature"])
-        options = ort.SessionOptions()
-        threads = threads or int(os.environ.get("HOTICH_THREADS", "0"))
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(self.model_dir / self.card["files"][variant]["file"]), options,
-                                            providers=list(providers or ["CPUExecutionProvider"]))
+        self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
 
     @property
     def version(self) -> str:

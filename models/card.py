@@ -21,14 +21,15 @@ PT_FILE = "model.pt"
 """fp16 PyTorch weights (no optimizer state): the starting point of `hotich train recognizer --init`."""
 
 
-def load_card(model_dir: Path) -> dict[str, Any]:
+def load_card(model_dir: Path, card_format: str = CARD_FORMAT) -> dict[str, Any]:
+    """The card in `model_dir`, checked to be of `card_format` (every artifact kind names its own)."""
     path = Path(model_dir) / CARD_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"no model card {path}: a recogniser folder holds {CARD_FILE} and its ONNX files "
-                                f"(`hotich export recognizer` writes one)")
+        raise FileNotFoundError(f"no model card {path}: an artifact folder holds {CARD_FILE} and its ONNX files "
+                                f"(`hotich export ...` writes one)")
     card = json.loads(path.read_text(encoding="utf-8"))
-    if card.get("format") != CARD_FORMAT:
-        raise ValueError(f"{path} is not a {CARD_FORMAT} card (format {card.get('format')!r})")
+    if card.get("format") != card_format:
+        raise ValueError(f"{path} is not a {card_format} card (format {card.get('format')!r})")
     return card
 
 
@@ -40,9 +41,9 @@ def write_card_file(model_dir: Path, card: dict[str, Any]) -> Path:
     return path
 
 
-def update_card(model_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
+def update_card(model_dir: Path, card_format: str = CARD_FORMAT, **sections: dict[str, Any]) -> dict[str, Any]:
     """Merge `sections` into the card's top-level sections of those names (one level deep) and save it."""
-    card = load_card(model_dir)
+    card = load_card(model_dir, card_format)
     for name, values in sections.items():
         card[name] = {**card.get(name, {}), **values}
     write_card_file(model_dir, card)

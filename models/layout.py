@@ -27,10 +27,9 @@ from hotich.inference.layout.identify import (
     INPUT_NORMALISATION,
     ONNX_FILE,
     UNKNOWN,
-    load_layout_card,
     normalise_thumbnails,
 )
-from hotich.models.card import write_card_file
+from hotich.models.card import update_card, write_card_file
 from hotich.models.export import OPSET, _sha256
 from hotich.templates import list_templates
 
@@ -279,9 +278,5 @@ def export_layout(checkpoint_path: Path, out_dir: Path, *, version: str,
 
 
 def update_layout_card(model_dir: Path, **sections: dict[str, Any]) -> dict[str, Any]:
-    """Merge `sections` into the card's top-level sections of those names (one level deep) and save it."""
-    card = load_layout_card(model_dir)
-    for name, values in sections.items():
-        card[name] = {**card.get(name, {}), **values}
-    write_card_file(model_dir, card)
-    return card
+    """Merge `sections` into the layout card's top-level sections (one level deep) and save it."""
+    return update_card(model_dir, CARD_FORMAT, **sections)

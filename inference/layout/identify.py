@@ -12,8 +12,6 @@ the long side resized to the input size (area averaging), centred on a square of
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -24,8 +22,9 @@ import cv2
 import numpy as np
 
 from hotich.inference.decoding import softmax
+from hotich.inference.onnx_session import open_session
 from hotich.line_image import BACKGROUND
-from hotich.models.card import CARD_FILE
+from hotich.models.card import load_card
 
 __all__ = [
     "CARD_FORMAT",
@@ -103,14 +102,7 @@ def normalise_thumbnails(thumbs: Sequence[np.ndarray], spec: dict[str, Any] | No
 
 
 def load_layout_card(model_dir: Path) -> dict[str, Any]:
-    path = Path(model_dir) / CARD_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"no model card {path}: a template-identifier folder holds {CARD_FILE} and "
-                                f"{ONNX_FILE} (hotich.models.layout.export_layout writes one)")
-    card = json.loads(path.read_text(encoding="utf-8"))
-    if card.get("format") != CARD_FORMAT:
-        raise ValueError(f"{path} is not a {CARD_FORMAT} card (format {card.get('format')!r})")
-    return card
+    return load_card(model_dir, CARD_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -134,7 +126,6 @@ class TemplateIdentifier:
     """
 
     def __init__(self, model_dir: Path | None = None, threads: int | None = None) -> None:
-        import onnxruntime as ort
 
         self.model_dir = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
         self.card = load_layout_card(self.model_dir)
@@ -144,13 +135,7 @@ class TemplateIdentifier:
         self.size = int(self.input["size"])
         self.temperature = float(self.card["calibration"]["temperature"])
         self.threshold = float(self.card["calibration"]["threshold"])
-        options = ort.SessionOptions()
-        threads = threads or int(os.environ.get("HOTICH_THREADS", "0"))
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(self.model_dir / self.card["files"]["onnx"]["file"]), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = open_session(self.model_dir / self.card["files"]["onnx"]["file"], threads)
 
     @property
     def version(self) -> str:

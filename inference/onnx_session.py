@@ -1,0 +1,22 @@
+"""One way to open an ONNX Runtime session for every shipped artifact, so thread caps and providers agree."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["open_session"]
+
+
+def open_session(path: Path, threads: int | None = None, providers: Sequence[str] | None = None):
+    """An inference session on `path`. `threads` caps the intra-op threads (default: $HOTICH_THREADS, else ONNX
+    Runtime's choice); providers default to the CPU."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    threads = threads or int(os.environ.get("HOTICH_THREADS", "0"))
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=list(providers or ["CPUExecutionProvider"]))
