@@ -128,16 +128,25 @@ def train() -> None:
     """Train models."""
 
 
+_resume = click.option("--resume", is_flag=True, help="Continue from last.pt in the config's checkpoint_dir.")
+_max_steps = click.option("--max-steps", type=click.IntRange(min=1), default=None,
+                          help="Stop once this many steps are done (the schedule is unchanged; --resume goes on).")
+
+
+def _train_config(model: str):
+    return click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        default=Path(f"training/configs/{model}.yaml"), show_default=True, help="Training YAML.")
+
+
 @train.command("recognizer")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Training YAML (e.g. training/configs/recognizer.yaml).")
-@click.option("--resume", is_flag=True, help="Continue from last.pt in the config's checkpoint_dir.")
+@_resume
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Start from this checkpoint (e.g. models/weights/recognizer/model.pt) with a fresh schedule.")
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Fine-tune on this folder of corrected lines (images + labels.tsv).")
-@click.option("--max-steps", type=click.IntRange(min=1), default=None,
-              help="Stop once this many steps are done (the schedule is unchanged; --resume goes on).")
+@_max_steps
 def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: Path | None,
                      max_steps: int | None) -> None:
     """Train the CTC line recogniser; --init MODEL warm-starts it, --init MODEL --data DIR fine-tunes it on
@@ -153,6 +162,35 @@ def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: P
     best = f"{result.best_set} CER {result.best_cer:.2%}" if result.best_cer is not None else "no evaluation yet"
     click.echo(f"step {result.step}: {result.lines_per_s * 60:.0f} lines/min; best {best}; "
                f"checkpoints in {result.checkpoint_dir}")
+
+
+@train.command("layout")
+@_train_config("layout")
+@_resume
+@_max_steps
+def train_layout(config_path: Path, resume: bool, max_steps: int | None) -> None:
+    """Train the template-and-era identifier on folders of synthetic pages (see the config's header)."""
+    from hotich.training.layout import load_train_config
+    from hotich.training.layout import train_layout as run
+
+    result = run(load_train_config(config_path), resume=resume, max_steps=max_steps)
+    best = f"validation accuracy {result.best_acc:.2%}" if result.best_acc is not None else "no evaluation yet"
+    click.echo(f"step {result.step} (epoch {result.epoch:.1f}): {result.pages_per_s:.1f} pages/s; best {best}; "
+               f"checkpoints in {result.checkpoint_dir}")
+
+
+@train.command("ruling")
+@_train_config("ruling")
+@_resume
+@_max_steps
+def train_ruling(config_path: Path, resume: bool, max_steps: int | None) -> None:
+    """Train the ruling detector on synthetic pages with exact ruling masks (made on the first run)."""
+    from hotich.training.ruling import load_train_config
+    from hotich.training.ruling import train_ruling as run
+
+    result = run(load_train_config(config_path), resume=resume, max_steps=max_steps)
+    best = f"validation mean IoU {result.best_iou:.3f}" if result.best_iou is not None else "no evaluation yet"
+    click.echo(f"step {result.step} (epoch {result.epoch}); best {best}; checkpoints in {result.checkpoint_dir}")
 
 
 def _line_set(name: str):
@@ -174,10 +212,15 @@ def export() -> None:
     """Turn trained checkpoints into served artifacts."""
 
 
+def _export_args(command):
+    command = click.option("--version", "version", required=True,
+                           help="Release version written into the card, e.g. 1.0.")(command)
+    command = click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)(command)
+    return click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))(command)
+
+
 @export.command("recognizer")
-@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
-@click.option("--version", "version", required=True, help="Release version written into the card, e.g. 1.0.")
+@_export_args
 @click.option("--parity-on", "parity_on", default=None, help=f"Lines to compare torch and ONNX on: {_line_set_help}.")
 @click.option("--parity-limit", type=click.IntRange(min=1), default=500, show_default=True,
               help="Compare on the first N lines only.")
@@ -195,6 +238,56 @@ def export_recognizer(checkpoint: Path, out: Path, version: str, parity_on: str 
         p = card["parity"]
         click.echo(f"parity on {p['set']} ({p['n']} lines): CER torch {p['cer_torch']:.2%}, "
                    f"ONNX fp32 {p['cer_fp32']:.2%}, int8 {p['cer_int8']:.2%}")
+
+
+@export.command("layout")
+@_export_args
+@click.option("--parity-on", "parity_on", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="A folder of pages (`hotich synth pages`) to compare torch and ONNX on.")
+@click.option("--parity-limit", type=click.IntRange(min=1), default=64, show_default=True)
+def export_layout(checkpoint: Path, out: Path, version: str, parity_on: Path | None, parity_limit: int) -> None:
+    """The template identifier's ONNX file and model.json, from a training CHECKPOINT."""
+    import cv2
+
+    from hotich.models.layout import export_layout as run
+
+    pages = None
+    if parity_on is not None:
+        paths = sorted(p for p in parity_on.glob("*.png") if not p.name.endswith(".clean.png"))[:parity_limit]
+        pages = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths]
+        if not pages or any(page is None for page in pages):
+            raise click.BadParameter(f"no readable page images (*.png) in {parity_on}", param_hint="--parity-on")
+    card = run(checkpoint, out, version=version, parity_pages=pages)
+    click.echo(f"{out / card['files']['onnx']['file']} ({card['files']['onnx']['bytes'] / 2**20:.1f} MiB)")
+    if "parity" in card:
+        p = card["parity"]
+        click.echo(f"parity on {p['n']} pages: largest logit difference {p['max_abs_logit_diff']:.2e}, "
+                   f"top-1 agreement {p['top1_agreement']:.2%}")
+
+
+@export.command("ruling")
+@_export_args
+@click.option("--parity-on", "parity_on", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="A folder of ruling samples (*.npz, as `hotich train ruling` makes them) to "
+                                 "compare torch and ONNX on.")
+@click.option("--parity-limit", type=click.IntRange(min=1), default=8, show_default=True)
+def export_ruling(checkpoint: Path, out: Path, version: str, parity_on: Path | None, parity_limit: int) -> None:
+    """The ruling detector's ONNX file and model.json, from a training CHECKPOINT."""
+    from hotich.datasets.ruling import read_ruling_set
+    from hotich.models.ruling import export_ruling as run
+
+    pages = None
+    if parity_on is not None:
+        try:
+            pages = [s.gray for s in read_ruling_set(parity_on)[:parity_limit]]
+        except FileNotFoundError as exc:
+            raise click.BadParameter(str(exc), param_hint="--parity-on") from None
+    card = run(checkpoint, out, version=version, parity_pages=pages)
+    click.echo(f"{out / card['files']['onnx']['file']} ({card['files']['onnx']['bytes'] / 2**10:.0f} KiB)")
+    if "parity" in card:
+        p = card["parity"]
+        click.echo(f"parity on {p['n']} pages: largest logit difference {p['max_abs_logit_diff']:.2e}, "
+                   f"mask agreement {p['mask_agreement']:.4%}")
 
 
 @main.group()
@@ -275,6 +368,50 @@ def eval_lines(dataset: str, model_dir: Path | None, variant: str | None, engine
     for e in results.values():
         click.echo(f"{e.engine:<10} {e.model}: {e.n} lines  CER {e.cer:.2%}  WER {e.wer:.2%}  CER no punct. "
                    f"{e.cer_nopunct:.2%}  line acc. {e.line_acc:.2%}  ECE {e.ece:.2%}  {e.lines_per_s:.0f} lines/s")
+
+
+@evaluate.command("layout")
+@click.argument("pages_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Template identifier folder (model.json + ONNX); default: the shipped one.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pages.")
+@click.option("--draw", "draw_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Draw the detected fields over the hardest pages (lowest field IoU) into this folder.")
+@click.option("--draw-n", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--classical-ruling", is_flag=True, help="Register on the morphology's ruling, not the learned model's.")
+@click.option("--record", is_flag=True, help="Also record the figures in the identifier's card, under PAGES_DIR.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys template_acc, record_count_acc, "
+              "field_iou_mean, field_iou_ge_07, pages_per_s, n, by_era, by_ageing).")
+def eval_layout(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None,
+                draw_dir: Path | None, draw_n: int, classical_ruling: bool, record: bool, as_json: bool) -> None:
+    """Score the whole layout stage on PAGES_DIR, a folder written by `hotich synth pages`."""
+    from hotich.evaluation.layout import evaluate_layout
+    from hotich.inference.layout.pipeline import LayoutDetector
+
+    try:
+        detector = LayoutDetector(model_dir, threads=threads, learned_ruling=not classical_ruling)
+        e = evaluate_layout(pages_dir, detector, limit=limit, draw_dir=draw_dir, draw_n=draw_n)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if record:
+        from hotich.inference.layout.identify import CARD_FORMAT
+        from hotich.models.card import update_card
+
+        update_card(detector.identifier.model_dir, CARD_FORMAT,
+                    metrics={f"layout stage on {pages_dir}": e.model_dump(exclude={"pages_per_s"})})
+    if as_json:
+        click.echo(json.dumps(e.model_dump(), ensure_ascii=False, indent=1))
+        return
+
+    def row(name: str, f) -> str:
+        return (f"{name:<16} {f.n:>5} pages  template {f.template_acc:7.2%}  record count {f.record_count_acc:7.2%}  "
+                f"field IoU {f.field_iou_mean:.3f}  IoU>=0.7 {f.field_iou_ge_07:7.2%}")
+
+    click.echo(row("all", e) + f"  {e.pages_per_s:.2f} pages/s ({1 / e.pages_per_s:.3f} s/page)")
+    for group, figures in (("era", e.by_era), ("ageing", e.by_ageing)):
+        for name, f in figures.items():
+            click.echo(row(f"{group} {name}", f))
 
 
 @evaluate.command("units")

@@ -11,7 +11,6 @@ convolutions too was 2-4x slower on the 2-core CPUs we serve from (design.md).
 from __future__ import annotations
 
 import copy
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from torch import Tensor, nn
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import cer
 from hotich.line_image import pad_lines, preprocess_line
-from hotich.models.card import CARD_FORMAT, FP32_FILE, INT8_FILE, PT_FILE, write_card_file
+from hotich.models.card import CARD_FORMAT, FP32_FILE, INT8_FILE, PT_FILE, card_header, file_entry, write_card_file
 from hotich.models.recognizer import CRNN, Checkpoint, load_checkpoint, save_checkpoint
 
 __all__ = ["export_onnx", "export_recognizer", "parity", "quantize_int8"]
@@ -69,20 +68,12 @@ def quantize_int8(fp32: Path, int8: Path) -> Path:
     return int8
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _card(out_dir: Path, checkpoint: Checkpoint, version: str, max_width: int) -> dict[str, Any]:
     meta, state = checkpoint.meta, checkpoint.train_state or {}
-    files = {name: {"file": f, "bytes": (out_dir / f).stat().st_size, "sha256": _sha256(out_dir / f)}
+    files = {name: file_entry(out_dir / f)
              for name, f in (("int8", INT8_FILE), ("fp32", FP32_FILE), ("pytorch_fp16", PT_FILE))}
     return {
-        "format": CARD_FORMAT,
-        "name": meta["config"]["name"],
-        "version": version,
-        "architecture": meta["config"],
-        "parameters": meta["parameters"],
+        **card_header(CARD_FORMAT, version, meta),
         "codec": meta["codec"],
         "input": {**meta["input"], "max_width": max_width},
         "outputs": {"logits": "(batch, frames, classes) float32, before softmax",

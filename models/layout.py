@@ -10,7 +10,6 @@ exported card, so nothing downstream needs the template files to read an answer.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import Tensor, nn
 
@@ -27,10 +25,14 @@ from hotich.inference.layout.identify import (
     INPUT_NORMALISATION,
     ONNX_FILE,
     UNKNOWN,
+    as_gray,
     normalise_thumbnails,
+    page_thumbnail,
 )
-from hotich.models.card import update_card, write_card_file
-from hotich.models.export import OPSET, _sha256
+from hotich.models.backbones import conv_bn_relu, mobilenet_v3_small_gray
+from hotich.models.card import onnx_card, update_card, write_card_file
+from hotich.models.checkpoint import load_yaml_config, read_checkpoint, write_checkpoint
+from hotich.models.export import OPSET
 from hotich.templates import list_templates
 
 __all__ = [
@@ -95,13 +97,7 @@ class LayoutConfig(BaseModel):
 
 def load_model_config(name_or_path: str | Path) -> LayoutConfig:
     """A config by file path, or by name from `models/configs/<name>.yaml`."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("layout*.yaml"))
-        raise FileNotFoundError(f"no layout classifier config {str(name_or_path)!r}; shipped configs: {known}")
-    return LayoutConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml_config(name_or_path, LayoutConfig, CONFIG_DIR, "layout classifier", "layout*.yaml")
 
 
 def template_classes() -> tuple[tuple[str, ...], dict[str, dict[str, str]]]:
@@ -112,29 +108,12 @@ def template_classes() -> tuple[tuple[str, ...], dict[str, dict[str, str]]]:
 
 
 def _mobilenet_v3_small(config: LayoutConfig) -> tuple[nn.Module, int]:
-    """torchvision's MobileNetV3-small features (random init, no download) on one gray channel."""
-    from torchvision.models import mobilenet_v3_small
-
-    features = mobilenet_v3_small(weights=None).features
-    first = features[0][0]
-    features[0][0] = nn.Conv2d(1, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False)
-    for m in features.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            # torchvision's 0.01 suits ImageNet's long schedules; over our ~1,000 steps the running statistics
-            # would still lag the weights at the end, and the model would validate (and export) far worse
-            # than it trains.
-            m.momentum = 0.1
-    return features, features[-1].out_channels
+    return mobilenet_v3_small_gray()
 
 
 def _plain(config: LayoutConfig) -> tuple[nn.Module, int]:
     """Conv-BN-ReLU layers, each halving both axes: small and fast, for tests and smoke runs."""
-    layers: list[nn.Module] = []
-    c_in = 1
-    for c_out in config.channels:
-        layers += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-        c_in = c_out
-    return nn.Sequential(*layers), c_in
+    return conv_bn_relu(config.channels, [(2, 2)] * len(config.channels))
 
 
 BACKBONES: dict[str, Callable[[LayoutConfig], tuple[nn.Module, int]]] = {
@@ -186,29 +165,17 @@ class LayoutCheckpoint:
 def save_checkpoint(path: Path, model: LayoutClassifier, classes: Sequence[str], templates: dict[str, dict[str, str]],
                     train_state: dict[str, Any] | None = None, extra_meta: dict[str, Any] | None = None) -> None:
     """One self-describing file: architecture config, classes with their book types and eras, input rules,
-    weights, and optionally the training state to resume from. Written to a temporary name first, so a
-    crash mid-write never leaves a broken `last.pt`."""
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "config": model.config.model_dump(mode="json"),
-        "classes": list(classes),
-        "templates": templates,
-        "input": {"size": model.config.size, **INPUT_NORMALISATION, "resize": RESIZE_RULE},
-        "parameters": sum(p.numel() for p in model.parameters()),
-        **(extra_meta or {}),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp")
-    torch.save({"meta": meta, "state_dict": model.state_dict(), "train_state": train_state}, tmp)
-    os.replace(tmp, path)
+    weights, and optionally the training state to resume from."""
+    write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "config": model.config.model_dump(mode="json"),
+                            "classes": list(classes), "templates": templates,
+                            "input": {"size": model.config.size, **INPUT_NORMALISATION, "resize": RESIZE_RULE},
+                            **(extra_meta or {})}, model, train_state)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> LayoutCheckpoint:
     """Rebuild the classifier a checkpoint describes; the model comes back in eval mode."""
-    blob = torch.load(path, map_location=map_location, weights_only=True)
+    blob = read_checkpoint(path, CHECKPOINT_FORMAT, map_location)
     meta = blob["meta"]
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format {meta.get('format')!r})")
     model = LayoutClassifier(LayoutConfig.model_validate(meta["config"]), len(meta["classes"]))
     model.load_state_dict(blob["state_dict"])
     return LayoutCheckpoint(model.eval(), tuple(meta["classes"]), meta["templates"], meta, blob["train_state"])
@@ -228,10 +195,11 @@ def export_onnx(model: LayoutClassifier, path: Path) -> Path:
     return path
 
 
-def _parity(checkpoint: LayoutCheckpoint, model_dir: Path, thumbs: Sequence[np.ndarray]) -> dict[str, float]:
-    """Torch and ONNX logits on the same thumbnails: the largest difference and how often top-1 agrees."""
+def _parity(checkpoint: LayoutCheckpoint, model_dir: Path, pages: Sequence[np.ndarray]) -> dict[str, float]:
+    """Torch and ONNX logits on the same pages: the largest difference and how often top-1 agrees."""
     import onnxruntime as ort
 
+    thumbs = [page_thumbnail(as_gray(page), checkpoint.config.size) for page in pages]
     batch = normalise_thumbnails(thumbs)
     with torch.no_grad():
         expected = checkpoint.model(torch.from_numpy(batch)).numpy()
@@ -242,37 +210,24 @@ def _parity(checkpoint: LayoutCheckpoint, model_dir: Path, thumbs: Sequence[np.n
 
 
 def export_layout(checkpoint_path: Path, out_dir: Path, *, version: str,
-                  parity_thumbnails: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
+                  parity_pages: Sequence[np.ndarray] | None = None) -> dict[str, Any]:
     """Write the artifact folder: `model.onnx` (fp32; the convolutions would only slow down under int8, see
     design.md) and its card, with the calibration and validation figures the checkpoint carries.
 
-    With `parity_thumbnails` ((S, S) uint8 from `page_thumbnail`), the card also records torch-vs-ONNX
-    agreement on them.
+    With `parity_pages` (page images, gray or BGR uint8), the card also records torch-vs-ONNX agreement on
+    them.
     """
     checkpoint = load_checkpoint(checkpoint_path)
-    meta, state = checkpoint.meta, checkpoint.train_state or {}
+    meta = checkpoint.meta
     out_dir.mkdir(parents=True, exist_ok=True)
     onnx_path = export_onnx(checkpoint.model, out_dir / ONNX_FILE)
     calibration = meta.get("calibration") or {"temperature": 1.0, "threshold": 0.5, "fitted_on": None}
-    card: dict[str, Any] = {
-        "format": CARD_FORMAT,
-        "name": meta["config"]["name"],
-        "version": version,
-        "architecture": meta["config"],
-        "parameters": meta["parameters"],
-        "classes": meta["classes"],
-        "templates": meta["templates"],
-        "input": meta["input"],
-        "outputs": {"logits": "(batch, classes) float32, before softmax; divide by the calibration temperature"},
-        "files": {"onnx": {"file": ONNX_FILE, "bytes": onnx_path.stat().st_size, "sha256": _sha256(onnx_path)}},
-        "calibration": calibration,
-        "training": {"epoch": meta.get("epoch"), "step": meta.get("step"), "data": state.get("data"),
-                     "command": state.get("command"), "config": state.get("config")},
-        "metrics": {"val": meta.get("val")},
-    }
+    card = onnx_card(CARD_FORMAT, version, meta, checkpoint.train_state, onnx_path,
+                     {"logits": "(batch, classes) float32, before softmax; divide by the calibration temperature"},
+                     classes=meta["classes"], templates=meta["templates"], calibration=calibration)
     write_card_file(out_dir, card)
-    if parity_thumbnails:
-        card["parity"] = _parity(checkpoint, out_dir, parity_thumbnails)
+    if parity_pages:
+        card["parity"] = _parity(checkpoint, out_dir, parity_pages)
         write_card_file(out_dir, card)
     return card
 

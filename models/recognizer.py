@@ -8,17 +8,17 @@ in every checkpoint, so nothing downstream guesses it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor, nn
 
+from hotich.models.backbones import conv_bn_relu, mobilenet_v3_small_gray
+from hotich.models.checkpoint import load_yaml_config, read_checkpoint, write_checkpoint
 from hotich.models.codec import Codec, Decoded
 from hotich.text import Units
 
@@ -68,44 +68,26 @@ class RecognizerConfig(BaseModel):
 
 def load_model_config(name_or_path: str | Path) -> RecognizerConfig:
     """A config by file path, or by name from `models/configs/<name>.yaml`."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-        raise FileNotFoundError(f"no recogniser config {str(name_or_path)!r}; shipped configs: {known}")
-    return RecognizerConfig.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml_config(name_or_path, RecognizerConfig, CONFIG_DIR, "recogniser")
 
 
 def _plain_stem(config: RecognizerConfig) -> tuple[nn.Module, int]:
     """Conv-BN-ReLU layers, each halving the height; only the first two also halve the width."""
-    layers: list[nn.Module] = []
-    c_in = 1
-    for n, c_out in enumerate(config.channels):
-        stride = (2, 2) if n < 2 else (2, 1)
-        layers += [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
-        c_in = c_out
-    return nn.Sequential(*layers), c_in
+    return conv_bn_relu(config.channels, [(2, 2) if n < 2 else (2, 1) for n in range(len(config.channels))])
 
 
 def _mobilenet_v3_small_stem(config: RecognizerConfig) -> tuple[nn.Module, int]:
-    """torchvision's MobileNetV3-small features (random init, no download) on one gray channel.
-
-    The network halves both axes five times; from the third halving on, only the height, so 32 px
+    """MobileNetV3-small halving both axes five times; from the third halving on, only the height, so 32 px
     collapse to 1 while the width keeps 1/4 of its columns (docTR's crnn_mobilenet_v3_small does the same).
     """
-    from torchvision.models import mobilenet_v3_small
-
-    features = mobilenet_v3_small(weights=None).features
-    first = features[0][0]
-    features[0][0] = nn.Conv2d(1, first.out_channels, first.kernel_size, first.stride, first.padding, bias=False)
+    features, channels = mobilenet_v3_small_gray()
     halvings = 0
     for m in features.modules():
         if isinstance(m, nn.Conv2d) and m.stride == (2, 2):
             halvings += 1
             if halvings > 2:
                 m.stride = (2, 1)
-    return features, features[-1].out_channels
+    return features, channels
 
 
 STEMS: dict[str, Callable[[RecognizerConfig], tuple[nn.Module, int]]] = {
@@ -173,28 +155,16 @@ class Checkpoint:
 def save_checkpoint(path: Path, model: CRNN, codec: Codec, train_state: dict[str, Any] | None = None,
                     extra_meta: dict[str, Any] | None = None) -> None:
     """One self-describing file: architecture config, codec (with its blank), input rules, weights, and
-    optionally the training state to resume from. Written to a temporary name first, so a crash mid-write
-    never leaves a broken `last.pt`."""
-    meta = {
-        "format": CHECKPOINT_FORMAT,
-        "config": model.config.model_dump(mode="json"),
-        "codec": codec.to_dict(),
-        "input": {"height": model.config.height, **INPUT_NORMALISATION},
-        "parameters": sum(p.numel() for p in model.parameters()),
-        **(extra_meta or {}),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp")
-    torch.save({"meta": meta, "state_dict": model.state_dict(), "train_state": train_state}, tmp)
-    os.replace(tmp, path)
+    optionally the training state to resume from."""
+    write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "config": model.config.model_dump(mode="json"),
+                            "codec": codec.to_dict(), "input": {"height": model.config.height, **INPUT_NORMALISATION},
+                            **(extra_meta or {})}, model, train_state)
 
 
 def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model and codec a checkpoint describes; the model comes back in eval mode."""
-    blob = torch.load(path, map_location=map_location, weights_only=True)
+    blob = read_checkpoint(path, CHECKPOINT_FORMAT, map_location)
     meta = blob["meta"]
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format {meta.get('format')!r})")
     codec = Codec.from_dict(meta["codec"])
     model = CRNN(RecognizerConfig.model_validate(meta["config"]), len(codec))
     model.load_state_dict(blob["state_dict"])

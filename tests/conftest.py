@@ -1,9 +1,9 @@
-"""Fixtures shared across test folders: real synthetic lines, and the shipped recogniser."""
+"""Fixtures shared across test folders: real synthetic lines and pages, and the shipped recogniser."""
 
 import pytest
 
 from hotich.datasets.lines import LineSample, read_line_folder
-from hotich.datasets.synth.batch import write_lines
+from hotich.datasets.synth.batch import write_lines, write_pages
 from hotich.datasets.synth.pages import SynthOptions
 from hotich.inference.recognizer import DEFAULT_MODEL_DIR, LineRecognizer
 
@@ -24,3 +24,21 @@ def heldout_lines(heldout_lines_dir) -> list[LineSample]:
 @pytest.fixture(scope="session")
 def shipped_recognizer() -> LineRecognizer:
     return LineRecognizer(DEFAULT_MODEL_DIR, threads=1)
+
+
+@pytest.fixture(scope="session")
+def strong_pages_dir(tmp_path_factory):
+    """One page of each of the 13 templates (`hotich synth pages` output: <id>.png + <id>.json), in fonts and
+    from a seed the shipped models never trained on, with the strongest ageing."""
+    out = tmp_path_factory.mktemp("strong-pages")
+    write_pages(13, 31, SynthOptions(fonts="heldout", ageing="strong"), out, workers=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def light_pages_dir(tmp_path_factory):
+    """13 lightly aged pages in training fonts, one of each template in template order (`hotich synth pages`
+    output)."""
+    out = tmp_path_factory.mktemp("light-pages")
+    write_pages(13, 3, SynthOptions(ageing="light"), out, workers=1)
+    return out

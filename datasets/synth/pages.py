@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from hotich.datasets.fonts import FontSplit, handwriting_fonts
-from hotich.datasets.synth.ageing import PointMap, age_page, sample_params
+from hotich.datasets.synth.ageing import PointMap, age_page, sample_params, warp_masks
 from hotich.datasets.synth.content import (
     Registration,
     WritingHabits,
@@ -35,10 +36,17 @@ from hotich.templates import Template, get_template, list_templates
 
 Ageing = Literal["none", "light", "medium", "strong", "mixed"]
 AGEING_STRENGTH: dict[str, float] = {"none": 0.0, "light": 0.25, "medium": 0.55, "strong": 1.0}
+AGEING_BINS = (("none", 0.05), ("light", 0.4), ("medium", 0.75), ("strong", math.inf))
+"""Ageing strength -> report bin: the first whose upper bound exceeds it (`--ageing strong` is 1.0)."""
 # Fixed so that the same seed writes the same bytes; the real creation time would break that.
 CREATED = dt.datetime(2026, 1, 1)
 PARTLY_FILLED_SHARE = 0.12
 """Share of pages that are the last written page of a book, with blocks left empty below the last record."""
+
+
+def ageing_bin(strength: float) -> str:
+    """The report bin (none, light, medium, strong) of a page's ageing strength (its truth's provenance)."""
+    return next(name for name, upper in AGEING_BINS if strength < upper)
 
 
 @dataclass(frozen=True)
@@ -58,14 +66,18 @@ class SyntheticPage:
     """The same page before ageing, RGB; field geometry in `truth` refers to `image`, not to this."""
     ink: np.ndarray
     """Where the handwriting is on the clean page (0..255)."""
+    ruling: np.ndarray | None = None
+    """With `generate_page(..., with_ruling=True)`: (3, H, W) uint8 masks of the printed ruling on the aged
+    image, one channel per `render.RULING_CLASSES`, each rule drawn whole (gaps and fading bridged)."""
 
 
 def page_id(seed: int, index: int) -> str:
     return f"synth-{seed}-{index:06d}"
 
 
-def generate_page(seed: int, index: int, options: SynthOptions) -> SyntheticPage:
-    """The `index`-th page of the run seeded `seed`; independent of every other page."""
+def generate_page(seed: int, index: int, options: SynthOptions, with_ruling: bool = False) -> SyntheticPage:
+    """The `index`-th page of the run seeded `seed`; independent of every other page. `with_ruling` adds the
+    ruling masks (the same page either way)."""
     rng = np.random.default_rng([seed, index])
     templates = list_templates()
     # Without a chosen template, pages cycle through all of them: every book type and era equally often.
@@ -124,7 +136,8 @@ def generate_page(seed: int, index: int, options: SynthOptions) -> SyntheticPage
             "ageing": dataclasses.asdict(params),
         },
     )
-    return SyntheticPage(truth=truth, image=aged, clean=rendered.image, ink=rendered.ink)
+    ruling = warp_masks(rendered.ruling, to_aged) if with_ruling else None
+    return SyntheticPage(truth=truth, image=aged, clean=rendered.image, ink=rendered.ink, ruling=ruling)
 
 
 def _fill(template: Template, reg: Registration, habits: WritingHabits, rng: np.random.Generator

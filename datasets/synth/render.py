@@ -19,6 +19,8 @@ PRINT_INK = (30, 30, 32)
 PAPER = (250, 249, 246)
 CHECKBOX_SIZE = 0.0068
 """Cap height of checkbox labels, and side of their squares, as a share of the page height."""
+RULING_CLASSES = ("rule_h", "rule_v", "leader")
+"""Channels of a page's ruling mask: solid horizontal rules, solid vertical rules, dotted leaders."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class RenderedPage:
     image: np.ndarray
     ink: np.ndarray
     fields: list[PlacedField]
+    ruling: np.ndarray
+    """(3, H, W) uint8, 255 on each printed rule (`RULING_CLASSES`), drawn whole: the truth a ruling
+    detector learns, which bridges the gaps the press left."""
 
 
 def page_size(template: Template, long_side: int) -> tuple[int, int]:
@@ -75,7 +80,9 @@ def render_page(template: Template, records: list[RecordInk], page_number: int, 
     canvas = Image.new("RGB", (w, h), PAPER)
     _draw_printed(canvas, template, page_number)
     image = np.array(canvas)
-    _draw_ruling(image, template, rng)
+    ruling = np.zeros((len(RULING_CLASSES), h, w), np.uint8)
+    _draw_ruling(image, ruling, template, rng)
+    _mark_leaders(ruling, template)
     ink = np.zeros((h, w), np.uint8)
     placed: list[PlacedField] = []
     for index, record in enumerate(records):
@@ -90,7 +97,7 @@ def render_page(template: Template, records: list[RecordInk], page_number: int, 
             placed.append(PlacedField(index, spec.key, box, field.text, field.struck, lines))
         if record.tick is not None:
             _tick(image, ink, template, index, record, rng)
-    return RenderedPage(image=image, ink=ink, fields=placed)
+    return RenderedPage(image=image, ink=ink, fields=placed, ruling=ruling)
 
 
 def _pixel_box(box: tuple[float, float, float, float], w: int, h: int) -> tuple[int, int, int, int]:
@@ -147,17 +154,36 @@ def _print_checkbox(draw: ImageDraw.ImageDraw, box: Checkbox, block: tuple[float
 def _print_prompt(draw: ImageDraw.ImageDraw, template: Template, spec: FieldSpec, index: int, w: int,
                   h: int) -> None:
     """The label before a form's writing space, then a dotted leader on each line the writer writes on."""
-    x0, y0, x1, y1 = _pixel_box(template.field_page_box(spec, index), w, h)
-    line_h = (y1 - y0) / template.field_lines(spec)
-    size = max(8, round(min(line_h * 0.42, h * 0.0125)))
+    x0, _, x1, _ = _pixel_box(template.field_page_box(spec, index), w, h)
+    size, dot_w, bases = _leaders(template, spec, index, w, h)
     font = load_printed("regular", size)
-    dot_w = max(1, size // 9)
-    for n in range(template.field_lines(spec)):
-        base = round(y0 + (n + 1) * line_h - max(2, line_h / 6))
+    for n, base in enumerate(bases):
         if n == 0:
             draw.text((x0 - size * 0.3, base), spec.prompt, font=font, fill=PRINT_INK, anchor="rs")
         for x in range(x0, x1, max(3, size // 3)):
             draw.rectangle((x, base - dot_w + 1, x + dot_w - 1, base), fill=PRINT_INK)
+
+
+def _leaders(template: Template, spec: FieldSpec, index: int, w: int, h: int) -> tuple[int, int, list[int]]:
+    """A form field's prompt size, the side of its leader dots, and the pixel row each leader's dots end on."""
+    _, y0, _, y1 = _pixel_box(template.field_page_box(spec, index), w, h)
+    line_h = (y1 - y0) / template.field_lines(spec)
+    size = max(8, round(min(line_h * 0.42, h * 0.0125)))
+    return size, max(1, size // 9), [round(y0 + (n + 1) * line_h - max(2, line_h / 6))
+                                     for n in range(template.field_lines(spec))]
+
+
+def _mark_leaders(ruling: np.ndarray, template: Template) -> None:
+    """Every dotted leader, as one solid line in the leader channel of `ruling`."""
+    h, w = ruling.shape[1:]
+    for index in range(template.layout.records_per_page):
+        for spec in template.fields:
+            if not spec.prompt:
+                continue
+            x0, _, x1, _ = _pixel_box(template.field_page_box(spec, index), w, h)
+            _, dot_w, bases = _leaders(template, spec, index, w, h)
+            for base in bases:
+                ruling[2, base - dot_w + 1 : base + 1, x0:x1] = 255
 
 
 def _print_column_titles(draw: ImageDraw.ImageDraw, template: Template, w: int, h: int) -> None:
@@ -189,8 +215,9 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> list[str]
     return lines
 
 
-def _draw_ruling(image: np.ndarray, template: Template, rng: np.random.Generator) -> None:
-    """Printed rules, each of uneven weight and with the odd gap where the press starved of ink."""
+def _draw_ruling(image: np.ndarray, ruling: np.ndarray, template: Template, rng: np.random.Generator) -> None:
+    """Printed rules, each of uneven weight and with the odd gap where the press starved of ink; each is also
+    marked whole in `ruling`'s horizontal or vertical channel."""
     h, w = image.shape[:2]
     layout = template.layout
     weight = max(1, round(h / 900))
@@ -224,7 +251,11 @@ def _draw_ruling(image: np.ndarray, template: Template, rng: np.random.Generator
             box = (bx0 + x0 * (bx1 - bx0), by0 + y0 * (by1 - by0), bx0 + x1 * (bx1 - bx0), by0 + y1 * (by1 - by0))
             segments.append((box, weight))
     for (x0, y0, x1, y1), thickness in segments:
-        _rule(image, (x0 * w, y0 * h), (x1 * w, y1 * h), thickness, light, rng)
+        p0, p1 = (x0 * w, y0 * h), (x1 * w, y1 * h)
+        _rule(image, p0, p1, thickness, light, rng)
+        vertical = abs(p1[1] - p0[1]) > abs(p1[0] - p0[0])
+        cv2.line(ruling[int(vertical)], (round(p0[0]), round(p0[1])), (round(p1[0]), round(p1[1])), 255,
+                 max(1, thickness))
 
 
 def _rule(image: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], thickness: int, light: bool,

@@ -109,7 +109,7 @@ def test_onnx_computes_what_the_checkpoint_computes(tiny_config, page_images, tm
         model(torch.randn(8, 1, 64, 64))
     save_checkpoint(tmp_path / "m.pt", model.eval(), classes, templates)
     thumbs = [page_thumbnail(image, 64) for image in page_images]
-    card = export_layout(tmp_path / "m.pt", tmp_path / "artifact", version="0.0-test", parity_thumbnails=thumbs)
+    card = export_layout(tmp_path / "m.pt", tmp_path / "artifact", version="0.0-test", parity_pages=page_images)
 
     assert card["format"] == CARD_FORMAT and card["classes"] == list(classes) and card["templates"] == templates
     assert card["calibration"]["temperature"] == 1.0 and 0.5 <= card["calibration"]["threshold"] < 1

@@ -9,31 +9,19 @@ import pytest
 import torch
 import yaml
 
-from hotich.datasets.lines import KALAPA_DIR, shared_data_dir
-from hotich.datasets.synth.batch import write_pages
-from hotich.datasets.synth.pages import SynthOptions
+from hotich.datasets.page_thumbnails import load_pages
 from hotich.models.layout import load_checkpoint, template_classes
 from hotich.training.layout import (
-    DistractorMaker,
     LayoutBatches,
     PageAugment,
     TrainConfig,
     fit_temperature,
-    load_pages,
     load_train_config,
     train_layout,
 )
 
 TINY = {"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32], "pool": 2, "hidden": 16,
         "dropout": 0.0}
-
-
-@pytest.fixture(scope="module")
-def pages_dir(tmp_path_factory) -> Path:
-    """13 lightly aged pages: one of each template."""
-    out = tmp_path_factory.mktemp("pages")
-    write_pages(13, 3, SynthOptions(ageing="light"), out, workers=1)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +39,10 @@ def _config(pages: Path, model: Path, out: Path, **changes) -> TrainConfig:
     return TrainConfig(**(base | changes))
 
 
-def test_training_lowers_the_loss_and_writes_checkpoints(pages_dir, tiny_model, tmp_path):
+def test_training_lowers_the_loss_and_writes_checkpoints(light_pages_dir, tiny_model, tmp_path):
     # Every page seen as the preprocessing hands it over (one look per page: a loss 24 steps can lower);
     # validation still scores both views.
-    config = _config(pages_dir, tiny_model, tmp_path / "run", preprocessed_share=1.0)
+    config = _config(light_pages_dir, tiny_model, tmp_path / "run", preprocessed_share=1.0)
     result = train_layout(config, progress=False)
     # 13 pages, 6 per batch (+2 drawn unknown): 3 steps an epoch
     assert result.step == 24 and result.epoch == 8 and len(result.losses) == 24
@@ -82,11 +70,11 @@ def test_training_lowers_the_loss_and_writes_checkpoints(pages_dir, tiny_model, 
         train_layout(config, progress=False)
 
 
-def test_resume_continues_exactly_where_it_stopped(pages_dir, tiny_model, tmp_path):
+def test_resume_continues_exactly_where_it_stopped(light_pages_dir, tiny_model, tmp_path):
     changes = {"epochs": 2, "augment": 1.0}
-    straight = _config(pages_dir, tiny_model, tmp_path / "straight", **changes)
+    straight = _config(light_pages_dir, tiny_model, tmp_path / "straight", **changes)
     train_layout(straight, progress=False)
-    stopped = _config(pages_dir, tiny_model, tmp_path / "stopped", **changes)
+    stopped = _config(light_pages_dir, tiny_model, tmp_path / "stopped", **changes)
     assert train_layout(stopped, max_steps=4, progress=False).step == 4
     assert load_checkpoint(stopped.checkpoint_dir / "last.pt").train_state["step"] == 4
     resumed = train_layout(stopped, resume=True, progress=False)
@@ -111,35 +99,9 @@ def test_batches_cover_each_epoch_and_restart_anywhere():
         LayoutBatches(20, batch_size=4, unknown=4, seed=0)
 
 
-def test_drawn_unknown_pages_are_pages_of_their_own(pages_dir, tmp_path):
+def test_augmentation_is_reproducible_and_keeps_the_thumbnail_shape(light_pages_dir, tmp_path):
     classes, _ = template_classes()
-    pages = load_pages([pages_dir], classes, tmp_path, 96, preprocessed_view=True, progress=False)
-    assert len(pages) == 13 and {p.template_id for p in pages} == set(classes[:-1])
-    assert all(max(p.corrected.shape) == 96 and p.view(True) is p.corrected for p in pages)
-    maker = DistractorMaker(96, pages, kalapa=[np.full((40, 300), 255, np.uint8)])
-    for kind in maker.KINDS:
-        for pre in (False, True):
-            a = maker.draw(kind, np.random.default_rng(1), pre)
-            b = maker.draw(kind, np.random.default_rng(1), pre)
-            assert a.dtype == np.uint8 and a.ndim == 2 and max(a.shape) == 96, (kind, pre)
-            np.testing.assert_array_equal(a, b)
-    assert maker(np.random.default_rng(2)).shape[0] > 0
-
-
-@pytest.mark.skipif(shared_data_dir() is None or not (shared_data_dir() / KALAPA_DIR).is_dir(),
-                    reason="needs ../shared/data/kalapa2023 (real handwriting, not in the repository)")
-def test_kalapa_lines_are_tiled_onto_unknown_pages(pages_dir, tmp_path):
-    from hotich.training.layout import _kalapa_lines
-
-    lines = _kalapa_lines(seed=0, n=5)
-    assert len(lines) == 5 and all(line.dtype == np.uint8 for line in lines)
-    page = DistractorMaker(128, [], lines).draw("kalapa", np.random.default_rng(0))
-    assert max(page.shape) == 128 and page.min() < 128  # ink on the page
-
-
-def test_augmentation_is_reproducible_and_keeps_the_thumbnail_shape(pages_dir, tmp_path):
-    classes, _ = template_classes()
-    page = load_pages([pages_dir], classes, tmp_path, 96, progress=False)[0]
+    page = load_pages([light_pages_dir], classes, tmp_path, 96, progress=False)[0]
     augment = PageAugment(64, strength=1.0)
     a, b, c = augment(page.image, 5), augment(page.image, 5), augment(page.image, 6)
     assert a.shape == (64, 64) and a.dtype == np.uint8

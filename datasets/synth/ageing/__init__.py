@@ -33,7 +33,7 @@ from .params import (
 
 __all__ = [
     "AgeingParams", "Background", "Bleed", "Camera", "Curl", "Geometry", "Ink", "Lighting", "Paper",
-    "PointMap", "Shadow", "Stain", "Tear", "age_page", "sample_params",
+    "PointMap", "Shadow", "Stain", "Tear", "age_page", "sample_params", "warp_masks",
 ]
 
 _GRID = 8  # pixels per cell of the coarse grid that smooth fields are computed on
@@ -79,6 +79,18 @@ def age_page(clean: np.ndarray, ink: np.ndarray, params: AgeingParams, seed: int
     if light is not None:
         out = cv2.multiply(out, grid.upsample(np.clip(light * 255, 0, 255).astype(np.uint8)), scale=1 / 255)
     return capture(out, params.camera, seed, stream(5)), pmap
+
+
+def warp_masks(masks: np.ndarray, pmap: PointMap) -> np.ndarray:
+    """Clean-page masks (C x H x W uint8, C <= 4) moved as `age_page` moved the page under `pmap`, with the
+    same maps, so they lie exactly on the aged image (0 off the page; tears and stains are not cut out)."""
+    if pmap.is_identity:
+        return masks.copy()
+    h, w = masks.shape[1:]
+    fine = Grid(h, w, _MAP_GRID)
+    warped = cv2.remap(np.ascontiguousarray(masks.transpose(1, 2, 0)), fine.upsample(np.dstack(warp_maps(pmap, fine))),
+                       None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return warped.reshape(h, w, -1).transpose(2, 0, 1)
 
 
 def _patch(poly: np.ndarray, bg: np.ndarray) -> tuple[tuple[int, int], np.ndarray, np.ndarray] | None:

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from hotich.datasets.synth.batch import write_pages
-from hotich.datasets.synth.pages import SynthOptions
+from hotich.evaluation.identifier import evaluate_artifact
 from hotich.inference.layout.identify import (
     DEFAULT_MODEL_DIR,
     UNKNOWN,
@@ -22,33 +21,26 @@ from hotich.inference.layout.identify import (
 )
 from hotich.models.layout import export_layout
 from hotich.templates import list_templates
-from hotich.training.layout import TrainConfig, evaluate_artifact, train_layout
+from hotich.training.layout import TrainConfig, train_layout
 
 TINY = {"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32], "pool": 2, "hidden": 16,
         "dropout": 0.0}
 
 
 @pytest.fixture(scope="module")
-def pages_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("pages")
-    write_pages(13, 9, SynthOptions(ageing="light"), out, workers=1)
-    return out
-
-
-@pytest.fixture(scope="module")
-def images(pages_dir) -> list[np.ndarray]:
+def images(light_pages_dir) -> list[np.ndarray]:
     """The 13 pages as BGR images, one of each template, in template order."""
-    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in sorted(pages_dir.glob("synth-*[0-9].png"))]
+    return [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in sorted(light_pages_dir.glob("synth-*[0-9].png"))]
 
 
 @pytest.fixture(scope="module")
-def artifact(pages_dir, tmp_path_factory) -> Path:
+def artifact(light_pages_dir, tmp_path_factory) -> Path:
     """A smoke run's best checkpoint (a tiny model, a few steps, calibrated), exported."""
     root = tmp_path_factory.mktemp("smoke")
     (root / "tiny.yaml").write_text(yaml.safe_dump(TINY), encoding="utf-8")
-    config = TrainConfig(model=str(root / "tiny.yaml"), train=[pages_dir], val=[pages_dir], cache_dir=root / "cache",
-                         checkpoint_dir=root / "run", batch_size=8, unknown_share=0.25, val_unknown=4, kalapa=False,
-                         augment=0.0, lr=1e-2, epochs=3, num_workers=0, threads=1)
+    config = TrainConfig(model=str(root / "tiny.yaml"), train=[light_pages_dir], val=[light_pages_dir],
+                         cache_dir=root / "cache", checkpoint_dir=root / "run", batch_size=8, unknown_share=0.25,
+                         val_unknown=4, kalapa=False, augment=0.0, lr=1e-2, epochs=3, num_workers=0, threads=1)
     train_layout(config, progress=False)
     export_layout(config.checkpoint_dir / "best.pt", root / "artifact", version="0.0-smoke")
     return root / "artifact"
@@ -134,15 +126,15 @@ def test_thumbnail_keeps_the_aspect_on_white():
     assert (thumb[:, :16] == 255).all() and (thumb[:, 16:48] == 0).all() and (thumb[:, 48:] == 255).all()
 
 
-def test_evaluation_scores_an_artifact_and_records_it(artifact, pages_dir, tmp_path):
+def test_evaluation_scores_an_artifact_and_records_it(artifact, light_pages_dir, tmp_path):
     model_dir = shutil.copytree(artifact, tmp_path / "artifact")
-    scores = evaluate_artifact(model_dir, [pages_dir], threads=1, record_as="smoke", progress=False)
+    scores = evaluate_artifact(model_dir, [light_pages_dir], threads=1, record_as="smoke", progress=False)
     assert scores["pages"] == 13 and 0.0 <= scores["acc"] <= scores["top1_acc"] + 1e-9 <= 1.0 + 1e-9
     assert len(scores["per_template"]) == 13 and scores["model_ms_per_page"] > 0
     card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
     assert card["metrics"]["smoke"]["pages"] == 13 and card["metrics"]["smoke"]["view"] == "raw"
     # As the pipeline sees them: through the layout stage's preprocessing first.
-    scores = evaluate_artifact(model_dir, [pages_dir], preprocess=True, threads=1, progress=False)
+    scores = evaluate_artifact(model_dir, [light_pages_dir], preprocess=True, threads=1, progress=False)
     assert scores["view"] == "preprocessed" and scores["pages"] == 13
 
 
