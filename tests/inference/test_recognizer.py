@@ -9,9 +9,9 @@ from hotich.evaluation.metrics import cer
 from hotich.inference.decoding import Pattern, Vocabulary
 from hotich.inference.recognizer import read_gray
 
-# The shipped v0.1 model reads these 24 lines at ~26% CER with 6 exact (measured when it shipped): the
+# The shipped v0.2 model reads these 24 lines at ~13% CER with 14 exact (measured when it shipped): the
 # bounds catch a broken model or pipeline, and tighten as better models ship.
-SHIPPED_CER_BOUND = 0.35
+SHIPPED_CER_BOUND = 0.2
 
 
 def test_shipped_model_reads_held_out_font_lines(shipped_recognizer, heldout_lines):
@@ -45,8 +45,10 @@ def test_a_closed_list_lifts_line_accuracy_and_a_grammar_is_obeyed(shipped_recog
                                                           for s in heldout_lines])
     right = [sum(r.text == s.text for r, s in zip(rs, heldout_lines, strict=True)) for rs in (free, listed)]
     assert right[1] >= max(right[0] + 6, len(heldout_lines) * 3 // 4)
-    for r, f in zip(listed, free, strict=True):  # overruling the frames costs confidence
-        assert r.confidence <= f.confidence + 1e-6 or r.text == f.text
+    # Overruling the frames costs confidence on the whole (a line can gain a little by losing a character,
+    # since its confidence is a product over its characters).
+    changed = [(r.confidence, f.confidence) for r, f in zip(listed, free, strict=True) if r.text != f.text]
+    assert changed and sum(r for r, _ in changed) < sum(f for _, f in changed)
     image = images[0]
     digits = shipped_recognizer.read([image], constraints=[Pattern(r"[0-9 ]+")])[0]
     assert digits.text == "" or regex.fullmatch(r"[0-9 ]+", digits.text)
