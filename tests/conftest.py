@@ -1,6 +1,7 @@
 """Fixtures shared across test folders: real synthetic lines and pages, and the shipped recogniser."""
 
 import pytest
+import yaml
 
 from hotich.datasets.lines import LineSample, read_line_folder
 from hotich.datasets.synth.batch import write_lines, write_pages
@@ -42,3 +43,12 @@ def light_pages_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("light-pages")
     write_pages(13, 3, SynthOptions(ageing="light"), out, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_layout_config(tmp_path_factory):
+    """A tiny layout classifier (a YAML file like those under models/configs/) that trains in seconds."""
+    path = tmp_path_factory.mktemp("layout-config") / "layout_tiny.yaml"
+    path.write_text(yaml.safe_dump({"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32],
+                                    "pool": 2, "hidden": 16, "dropout": 0.0}), encoding="utf-8")
+    return path

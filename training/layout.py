@@ -58,6 +58,7 @@ from hotich.models.layout import (
     template_classes,
 )
 from hotich.training.calibration import TEMPERATURES
+from hotich.training.optimise import optimisation_step
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -460,17 +461,12 @@ def train_layout(config: TrainConfig, *, resume: bool = False, max_steps: int | 
     while step < stop:
         tick = time.perf_counter()
         images, labels = next(batches)
-        loss = loss_fn(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
+        loss = optimisation_step(loss_fn(model(images), labels), model, optimizer, scheduler, config.grad_clip)
         step += 1
         seconds += time.perf_counter() - tick
         samples += len(labels)
-        losses.append(loss.item())
-        window.append(loss.item())
+        losses.append(loss)
+        window.append(loss)
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(window[-50:]):.3f}", pages_s=f"{samples / seconds:.1f}")
 

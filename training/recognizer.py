@@ -49,6 +49,7 @@ from hotich.models.recognizer import (
     load_model_config,
     save_checkpoint,
 )
+from hotich.training.optimise import optimisation_step
 
 __all__ = ["DEFAULT_CONFIG", "MixedBatchSampler", "TrainConfig", "TrainResult", "evaluate", "load_train_config",
            "train_recognizer"]
@@ -360,18 +361,15 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
         images, widths, texts = next(batches)
         targets = [codec.encode(t) for t in texts]
         log_probs, lengths = model(images, widths)
-        loss = ctc(log_probs, torch.tensor([i for t in targets for i in t], dtype=torch.long), lengths,
-                   torch.tensor([len(t) for t in targets], dtype=torch.long))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        scheduler.step()
+        loss = optimisation_step(
+            ctc(log_probs, torch.tensor([i for t in targets for i in t], dtype=torch.long), lengths,
+                torch.tensor([len(t) for t in targets], dtype=torch.long)),
+            model, optimizer, scheduler, config.grad_clip)
         step += 1
         train_seconds += time.perf_counter() - tick
         lines_done += len(texts)
-        losses.append(loss.item())
-        window.append(loss.item())
+        losses.append(loss)
+        window.append(loss)
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(window[-50:]):.3f}", lines_s=f"{lines_done / train_seconds:.1f}")
 

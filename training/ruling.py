@@ -30,6 +30,7 @@ from hotich.datasets.ruling import RULING_CLASSES, RulingSample, read_ruling_set
 from hotich.datasets.synth.pages import Ageing, SynthOptions, page_id
 from hotich.inference.layout.ruling import normalise_page
 from hotich.models.ruling import RulingNet, load_checkpoint, load_model_config, save_checkpoint
+from hotich.training.optimise import optimisation_step
 
 __all__ = ["DEFAULT_CONFIG", "PageSet", "RulingTrainConfig", "RulingTrainResult", "evaluate", "load_train_config",
            "make_sets", "train_ruling"]
@@ -198,13 +199,9 @@ def train_ruling(config: RulingTrainConfig, *, resume: bool = False, max_steps: 
     while step < stop:
         model.train()
         images, truth = _batch(train, config.batch_size, config.crop, config.seed, step)
-        loss = ruling_loss(model(images), truth, config.dice_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        scheduler.step()
+        loss = optimisation_step(ruling_loss(model(images), truth, config.dice_weight), model, optimizer, scheduler)
         step += 1
-        losses.append(loss.item())
+        losses.append(loss)
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
         if step % steps_per_epoch == 0 or step == stop:

@@ -7,7 +7,6 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-import yaml
 from pydantic import ValidationError
 
 from hotich.datasets.synth.batch import write_pages
@@ -35,16 +34,6 @@ from hotich.models.recognizer import load_model_config as load_recognizer_config
 from hotich.models.recognizer import save_checkpoint as save_recognizer_checkpoint
 from hotich.templates import list_templates
 
-TINY = {"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32], "pool": 2, "hidden": 16,
-        "dropout": 0.0}
-
-
-@pytest.fixture(scope="module")
-def tiny_config(tmp_path_factory):
-    path = tmp_path_factory.mktemp("config") / "layout_tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY), encoding="utf-8")
-    return path
-
 
 @pytest.fixture(scope="module")
 def page_images(tmp_path_factory):
@@ -61,8 +50,8 @@ def test_classes_are_every_template_then_unknown():
     assert templates["khai_sinh.south_pre1975"] == {"book_type": "khai_sinh", "era": "south_pre1975"}
 
 
-def test_output_shapes(tiny_config):
-    model = build_classifier(load_model_config(tiny_config)).eval()
+def test_output_shapes(tiny_layout_config):
+    model = build_classifier(load_model_config(tiny_layout_config)).eval()
     with torch.no_grad():
         assert model(torch.zeros(3, 1, 64, 64)).shape == (3, 14)
     shipped = build_classifier(load_model_config("layout_classifier")).eval()
@@ -82,10 +71,10 @@ def test_config_checks_its_geometry():
         load_model_config("no_such_model")
 
 
-def test_checkpoint_round_trip(tiny_config, tmp_path):
+def test_checkpoint_round_trip(tiny_layout_config, tmp_path):
     torch.manual_seed(1)
     classes, templates = template_classes()
-    model = build_classifier(load_model_config(tiny_config), classes).eval()
+    model = build_classifier(load_model_config(tiny_layout_config), classes).eval()
     save_checkpoint(tmp_path / "m.pt", model, classes, templates, train_state={"step": 7}, extra_meta={"epoch": 1.0})
     ckpt = load_checkpoint(tmp_path / "m.pt")
     assert ckpt.classes == classes and ckpt.templates == templates and ckpt.train_state == {"step": 7}
@@ -100,10 +89,10 @@ def test_checkpoint_round_trip(tiny_config, tmp_path):
         load_checkpoint(tmp_path / "r.pt")
 
 
-def test_onnx_computes_what_the_checkpoint_computes(tiny_config, page_images, tmp_path):
+def test_onnx_computes_what_the_checkpoint_computes(tiny_layout_config, page_images, tmp_path):
     torch.manual_seed(2)
     classes, templates = template_classes()
-    model = build_classifier(load_model_config(tiny_config), classes)
+    model = build_classifier(load_model_config(tiny_layout_config), classes)
     model.train()  # a trained model's BatchNorm statistics, not the initial ones
     with torch.no_grad():
         model(torch.randn(8, 1, 64, 64))

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from hotich.datasets.page_thumbnails import load_pages
 from hotich.models.layout import load_checkpoint, template_classes
@@ -20,16 +19,6 @@ from hotich.training.layout import (
     train_layout,
 )
 
-TINY = {"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32], "pool": 2, "hidden": 16,
-        "dropout": 0.0}
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "layout_tiny.yaml"
-    path.write_text(yaml.safe_dump(TINY), encoding="utf-8")
-    return path
-
 
 def _config(pages: Path, model: Path, out: Path, **changes) -> TrainConfig:
     base = {"model": str(model), "train": [pages], "val": [pages], "cache_dir": out.parent / "cache",
@@ -39,10 +28,10 @@ def _config(pages: Path, model: Path, out: Path, **changes) -> TrainConfig:
     return TrainConfig(**(base | changes))
 
 
-def test_training_lowers_the_loss_and_writes_checkpoints(light_pages_dir, tiny_model, tmp_path):
+def test_training_lowers_the_loss_and_writes_checkpoints(light_pages_dir, tiny_layout_config, tmp_path):
     # Every page seen as the preprocessing hands it over (one look per page: a loss 24 steps can lower);
     # validation still scores both views.
-    config = _config(light_pages_dir, tiny_model, tmp_path / "run", preprocessed_share=1.0)
+    config = _config(light_pages_dir, tiny_layout_config, tmp_path / "run", preprocessed_share=1.0)
     result = train_layout(config, progress=False)
     # 13 pages, 6 per batch (+2 drawn unknown): 3 steps an epoch
     assert result.step == 24 and result.epoch == 8 and len(result.losses) == 24
@@ -70,11 +59,11 @@ def test_training_lowers_the_loss_and_writes_checkpoints(light_pages_dir, tiny_m
         train_layout(config, progress=False)
 
 
-def test_resume_continues_exactly_where_it_stopped(light_pages_dir, tiny_model, tmp_path):
+def test_resume_continues_exactly_where_it_stopped(light_pages_dir, tiny_layout_config, tmp_path):
     changes = {"epochs": 2, "augment": 1.0}
-    straight = _config(light_pages_dir, tiny_model, tmp_path / "straight", **changes)
+    straight = _config(light_pages_dir, tiny_layout_config, tmp_path / "straight", **changes)
     train_layout(straight, progress=False)
-    stopped = _config(light_pages_dir, tiny_model, tmp_path / "stopped", **changes)
+    stopped = _config(light_pages_dir, tiny_layout_config, tmp_path / "stopped", **changes)
     assert train_layout(stopped, max_steps=4, progress=False).step == 4
     assert load_checkpoint(stopped.checkpoint_dir / "last.pt").train_state["step"] == 4
     resumed = train_layout(stopped, resume=True, progress=False)

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import yaml
 
 from hotich.evaluation.identifier import evaluate_artifact
 from hotich.inference.layout.identify import (
@@ -23,9 +22,6 @@ from hotich.models.layout import export_layout
 from hotich.templates import list_templates
 from hotich.training.layout import TrainConfig, train_layout
 
-TINY = {"name": "layout_tiny", "size": 64, "backbone": "plain", "channels": [8, 16, 16, 32], "pool": 2, "hidden": 16,
-        "dropout": 0.0}
-
 
 @pytest.fixture(scope="module")
 def images(light_pages_dir) -> list[np.ndarray]:
@@ -34,11 +30,10 @@ def images(light_pages_dir) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def artifact(light_pages_dir, tmp_path_factory) -> Path:
+def artifact(light_pages_dir, tiny_layout_config, tmp_path_factory) -> Path:
     """A smoke run's best checkpoint (a tiny model, a few steps, calibrated), exported."""
     root = tmp_path_factory.mktemp("smoke")
-    (root / "tiny.yaml").write_text(yaml.safe_dump(TINY), encoding="utf-8")
-    config = TrainConfig(model=str(root / "tiny.yaml"), train=[light_pages_dir], val=[light_pages_dir],
+    config = TrainConfig(model=str(tiny_layout_config), train=[light_pages_dir], val=[light_pages_dir],
                          cache_dir=root / "cache", checkpoint_dir=root / "run", batch_size=8, unknown_share=0.25,
                          val_unknown=4, kalapa=False, augment=0.0, lr=1e-2, epochs=3, num_workers=0, threads=1)
     train_layout(config, progress=False)
