@@ -1,5 +1,13 @@
-# CPU image: the hotich CLI (and, once it lands, the service) with the shipped templates, fonts and models.
-# Training extras (PyTorch) are left out: inference runs on ONNX Runtime.
+# CPU image: the service (and the hotich CLI) with the shipped templates, fonts and models, on its embedded
+# defaults: SQLite under /home/hotich/var, ONNX Runtime on the CPU. Training extras (PyTorch) are left out.
+#   docker build -t hotich-ocr .
+#   docker run -p 8000:8000 -v hotich-data:/home/hotich/var hotich-ocr      # prints an admin key on first start
+# PostgreSQL: add -e HOTICH_DATABASE_URL=postgresql+psycopg://user:password@host/db (and pip install psycopg[binary]).
+#
+# GPU variant: build FROM nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04 with Python 3.11, replace onnxruntime
+# by onnxruntime-gpu (`pip uninstall -y onnxruntime && pip install onnxruntime-gpu`), run with `--gpus all`
+# and -e HOTICH_PROVIDERS=CUDAExecutionProvider,CPUExecutionProvider: the recogniser then runs on the GPU,
+# the layout stage stays on the CPU.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -24,6 +32,9 @@ COPY evaluation ./evaluation
 RUN pip install . && useradd --create-home hotich
 USER hotich
 WORKDIR /home/hotich
+ENV HOTICH_DATA_DIR=/home/hotich/var
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
 
 ENTRYPOINT ["hotich"]
-CMD ["--help"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,4 +1,5 @@
-# Two entry points for a fresh machine: `make run` (set up, then the main job) and `make test`.
+# Two entry points for a fresh machine: `make run` (set up, then the service on its embedded defaults:
+# SQLite under var/, CPU, the shipped models) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/hotich synth pages --n 12 --seed 0 --out var/pages
+	$(VENV)/bin/hotich serve
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

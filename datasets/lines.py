@@ -28,8 +28,8 @@ def read_line_folder(root: Path) -> list[LineSample]:
     """The samples listed in `root/labels.tsv`, in file order, every image checked to exist.
 
     Texts are NFC-normalised and stripped of leading and trailing whitespace (a line image cannot show
-    it, so a recogniser cannot learn it). Rows whose text is then empty are skipped, with a warning that
-    counts them; blank rows are ignored.
+    it, so a recogniser cannot learn it). An empty text is a blank line: nothing is written on the image,
+    and reading nothing is right. Blank rows of the file are ignored.
     """
     root = Path(root)
     labels = root / LABELS_FILE
@@ -39,7 +39,6 @@ def read_line_folder(root: Path) -> list[LineSample]:
             f"run `hotich synth lines --out {root}` to make a synthetic one"
         )
     samples: list[LineSample] = []
-    empty = 0
     # utf-8-sig: a spreadsheet-saved file starts with a byte-order mark that would otherwise join the first
     # file name. Split on "\n" only: str.splitlines also splits on separators a label might hold.
     for number, row in enumerate(labels.read_text(encoding="utf-8-sig").split("\n"), start=1):
@@ -52,13 +51,7 @@ def read_line_folder(root: Path) -> list[LineSample]:
         path = root / name
         if not path.is_file():
             raise FileNotFoundError(f"{labels}, line {number}: image {name!r} is listed but missing ({path})")
-        text = nfc(text).strip()
-        if not text:
-            empty += 1
-            continue
-        samples.append(LineSample(path, text))
-    if empty:
-        log.warning("%s: skipped %d rows with empty text", labels, empty)
+        samples.append(LineSample(path, nfc(text).strip()))
     return samples
 
 

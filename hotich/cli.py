@@ -99,13 +99,15 @@ def synth_pages(n: int, seed: int, out: Path, template: str | None, fonts: str, 
 @click.option("--fonts", type=click.Choice(["train", "heldout", "all"]), default="train", show_default=True)
 @click.option("--template", default=None, help="Template id; default: all.")
 @_ageing
+@click.option("--blank", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of the unwritten bands of cells also cut, labelled with an empty text.")
 @_workers
-def synth_lines(n: int, seed: int, out: Path, fonts: str, template: str | None, ageing: str,
+def synth_lines(n: int, seed: int, out: Path, fonts: str, template: str | None, ageing: str, blank: float,
                 workers: int | None) -> None:
     """Write N line images and OUT/labels.tsv (filename<TAB>text) cut from synthetic pages."""
     from hotich.datasets.synth.batch import write_lines
 
-    summary = write_lines(n, seed, _synth_options(fonts, ageing, template), out, workers)
+    summary = write_lines(n, seed, _synth_options(fonts, ageing, template), out, workers, blank=blank)
     click.echo(f"{summary.items} lines from {summary.pages} pages in {summary.seconds:.1f} s "
                f"({summary.items / summary.seconds:.0f} lines/s) -> {out}")
 
@@ -314,6 +316,35 @@ def calibrate_recognizer(model_dir: Path | None, on: str) -> None:
                f"{result.ece_after:.2%}, line accuracy {result.line_acc:.2%}; written to {recognizer.model_dir}")
 
 
+@calibrate.command("routing")
+@click.argument("pages_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_model_dir
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pages.")
+def calibrate_routing(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None) -> None:
+    """Choose each field type's review threshold on PAGES_DIR (validation pages from `hotich synth pages`, never
+    the pages you report on) so that accepted fields are at least 99.5% right; write them into the recogniser's
+    model.json."""
+    from hotich.evaluation.pages import evaluate_pages
+    from hotich.inference.pipeline import Pipeline
+    from hotich.inference.routing import RoutingPolicy, fit_thresholds
+    from hotich.models.card import update_card
+
+    try:
+        pipeline = Pipeline(model_dir, threads=threads)
+        _, outcomes = evaluate_pages(pipeline, pages_dir, limit=limit)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    policy = RoutingPolicy(thresholds=fit_thresholds(outcomes), fitted_on=str(pages_dir))
+    update_card(pipeline.recognizer.model_dir, routing=policy.model_dump(mode="json"))
+    for field_type, t in policy.thresholds.items():
+        threshold = "review all" if t.threshold is None else f"threshold {t.threshold:.4f}"
+        accuracy = "-" if t.accepted_accuracy is None else f"{t.accepted_accuracy:.2%}"
+        click.echo(f"{field_type:<8} {t.n:>6} fields  {threshold:<20} accepted {t.accepted_share:7.2%}  "
+                   f"right when accepted {accuracy}")
+    click.echo(f"written to {pipeline.recognizer.model_dir / 'model.json'}")
+
+
 @main.group("eval")
 def evaluate() -> None:
     """Evaluate models on datasets."""
@@ -414,6 +445,39 @@ def eval_layout(pages_dir: Path, model_dir: Path | None, threads: int | None, li
             click.echo(row(f"{group} {name}", f))
 
 
+@evaluate.command("pages")
+@click.argument("pages_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_model_dir
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys n, exact, accepted_share, accepted_accuracy, "
+              "pages, template_acc, pages_per_s, latency_p50_s, latency_p95_s, by_type).")
+def eval_pages(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None,
+               as_json: bool) -> None:
+    """Read every page of PAGES_DIR (from `hotich synth pages`) with the whole pipeline and score its fields:
+    exact values, the share accepted without review and how often the accepted ones are right."""
+    from hotich.evaluation.pages import evaluate_pages
+    from hotich.inference.pipeline import Pipeline
+
+    try:
+        e, _ = evaluate_pages(Pipeline(model_dir, threads=threads), pages_dir, limit=limit)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(e.model_dump(), ensure_ascii=False, indent=1))
+        return
+
+    def row(name: str, f) -> str:
+        accuracy = "-" if f.accepted_accuracy is None else f"{f.accepted_accuracy:.2%}"
+        return (f"{name:<8} {f.n:>6} fields  exact {f.exact:7.2%}  accepted {f.accepted_share:7.2%}  "
+                f"right when accepted {accuracy}")
+
+    click.echo(row("all", e) + f"  ({e.pages} pages, template {e.template_acc:.2%}, {e.pages_per_s:.2f} pages/s, "
+               f"p50 {e.latency_p50_s:.2f} s, p95 {e.latency_p95_s:.2f} s)")
+    for field_type, f in e.by_type.items():
+        click.echo(row(field_type, f))
+
+
 @evaluate.command("units")
 @click.argument("datasets", nargs=-1, required=True)
 @click.option("--height", type=click.IntRange(min=8), default=32, show_default=True)
@@ -428,6 +492,167 @@ def eval_units(datasets: tuple[str, ...], height: int) -> None:
             click.echo(f"{dataset:<24} {units}: {b.classes} classes, {b.units_per_line:.1f} units/line, "
                        f"{b.frames_per_unit:.2f} frames per needed frame, {b.infeasible:.2%} infeasible, "
                        f"{b.tight:.2%} under 2x slack ({b.n} lines)")
+
+
+
+@main.command("recognize")
+@click.argument("pages", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_model_dir
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one page result (JSON) per page, one per line.")
+def recognize(pages: tuple[Path, ...], model_dir: Path | None, threads: int | None, as_json: bool) -> None:
+    """Read PAGES (images, or PDFs: every page) and print every field of every registration."""
+    from hotich.inference.images import BadInput, decode_image, is_pdf, pdf_pages
+    from hotich.inference.pipeline import Pipeline
+
+    pipeline = Pipeline(model_dir, threads=threads)
+    for path in pages:
+        data = path.read_bytes()
+        try:
+            images = list(pdf_pages(data, max_pages=10_000)) if is_pdf(data) else [decode_image(data)]
+        except BadInput as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+        for n, image in enumerate(images, start=1):
+            page_id = f"{path.stem}-p{n}" if len(images) > 1 else path.stem
+            result = pipeline.read_page(image, page_id=page_id, filename=path.name)
+            if as_json:
+                click.echo(result.model_dump_json())
+                continue
+            click.echo(f"{page_id}: {result.template_id} ({result.template_confidence:.1%}), "
+                       f"{len(result.records)} registrations, {result.timings_ms['total'] / 1000:.2f} s")
+            for record in result.records:
+                click.echo(f"  registration {record.index + 1}")
+                for f in record.fields:
+                    flag = "REVIEW" if f.needs_review else "ok"
+                    issues = f"  [{', '.join(i.code for i in f.issues)}]" if f.issues else ""
+                    click.echo(f"    {f.key:<28} {f.value or '':<40} {f.confidence:6.1%} {flag}{issues}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Run the HTTP service (settings from HOTICH_* environment variables; docs at /docs). On a database with
+    no API key yet, an admin key is created and printed once."""
+    import uvicorn
+    from sqlalchemy import func, select
+
+    from hotich.server.app import create_app
+    from hotich.server.auth import create_key
+    from hotich.server.storage import ApiKey
+
+    with _key_sessions()() as session:
+        if not session.scalar(select(func.count()).select_from(ApiKey)):
+            _, key = create_key(session, "admin", "first start")
+            click.echo(f"first start: admin API key {key} (shown once; more with `hotich keys create`)")
+    uvicorn.run(create_app(), host=host, port=port)
+
+
+@main.group()
+def keys() -> None:
+    """API keys of the service (stored hashed in its database)."""
+
+
+def _key_sessions():
+    from hotich.server.settings import Settings
+    from hotich.server.storage import connect, migrate
+
+    settings = Settings.from_env()
+    migrate(settings.database)
+    return connect(settings.database)[1]
+
+
+@keys.command("create")
+@click.option("--role", type=click.Choice(["reader", "operator", "admin"]), required=True)
+@click.option("--name", default="", help="Who or what the key is for.")
+def keys_create(role: str, name: str) -> None:
+    """Create a key and print it: it is shown this once."""
+    from hotich.server.auth import create_key
+
+    with _key_sessions()() as session:
+        record, key = create_key(session, role, name)
+    click.echo(key)
+    click.echo(f"key {record.id} ({role}) created; store it now, it cannot be shown again", err=True)
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every key: id, role, name, prefix, created, revoked."""
+    from sqlalchemy import select
+
+    from hotich.server.storage import ApiKey
+
+    with _key_sessions()() as session:
+        for k in session.scalars(select(ApiKey).order_by(ApiKey.id)):
+            revoked = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+            click.echo(f"{k.id:>4}  {k.role:<8} {k.prefix}…  {k.created_at:%Y-%m-%d}  {revoked}  {k.name}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+def keys_revoke(key_id: int) -> None:
+    """Revoke key KEY_ID (see `hotich keys list`)."""
+    from hotich.server.auth import revoke_key
+
+    with _key_sessions()() as session:
+        if not revoke_key(session, key_id):
+            raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@main.command("bench")
+@click.argument("pages_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--url", default=None, help="A running service; default: start one here on the embedded defaults.")
+@click.option("--key", default=None, help="An operator key of the service at --url.")
+@click.option("--clients", default="1,4,16", show_default=True, help="Concurrent clients, comma-separated.")
+@click.option("--requests", "n_requests", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Page posts per client count.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows (clients, requests, ok, busy, pages_per_s, "
+              "latency_p50_s, latency_p95_s).")
+def bench_command(pages_dir: Path, url: str | None, key: str | None, clients: str, n_requests: int,
+                  as_json: bool) -> None:
+    """Throughput and latency of POST /v1/pages with the page images of PAGES_DIR (e.g. `hotich synth pages`
+    output) under several numbers of concurrent clients."""
+    from contextlib import nullcontext
+
+    from hotich.evaluation.bench import bench, local_service
+
+    pages = sorted(p for p in pages_dir.glob("*.png") if not p.name.endswith(".clean.png"))
+    if not pages:
+        raise click.ClickException(f"no page images (*.png) in {pages_dir}")
+    if url is not None and key is None:
+        raise click.UsageError("--url needs --key, an operator key of that service")
+    counts = [int(c) for c in clients.split(",") if c.strip()]
+    with local_service() if url is None else nullcontext((url, key)) as (service_url, service_key):
+        rows = bench(service_url, service_key, pages, counts, n_requests)
+    if as_json:
+        click.echo(json.dumps([r.model_dump() for r in rows], indent=1))
+        return
+    for r in rows:
+        click.echo(f"{r.clients:>3} clients: {r.ok}/{r.requests} pages read ({r.busy} busy)  "
+                   f"{r.pages_per_s:.2f} pages/s  p50 {r.latency_p50_s:.2f} s  p95 {r.latency_p95_s:.2f} s")
+
+
+@main.command("book")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@_model_dir
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--format", "formats", type=click.Choice(["xlsx", "pdfzip", "json", "csv", "pagexml"]), multiple=True,
+              help="Repeat for several (default: xlsx, pdfzip and json).")
+def book(source: Path, out: Path, model_dir: Path | None, threads: int | None, formats: tuple[str, ...]) -> None:
+    """Read a whole book offline: SOURCE is a PDF, a zip of page images or a folder of them; OUT gets the
+    Ministry's Excel, one PDF per registration (zipped) and the page results. Run it again to resume."""
+    from hotich.inference.images import BadInput
+    from hotich.inference.pipeline import Pipeline
+    from hotich.server.offline import read_book
+
+    try:
+        written = read_book(source, out, Pipeline(model_dir, threads=threads), formats or ("xlsx", "pdfzip", "json"))
+    except (BadInput, FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for fmt, path in written.items():
+        click.echo(f"{fmt:<8} {path}")
 
 
 if __name__ == "__main__":

@@ -8,25 +8,35 @@ Within a source, batches hold lines of similar width for the same reason (measur
 headers once per run: text length predicts width too poorly, and batches padded by it were 2.5x wider).
 The whole batch order is a pure function of (seed, step), so `--resume` continues exactly where `last.pt`
 left off.
+
+With `processes: N` the run is data-parallel (torch DistributedDataParallel over gloo): every process
+takes its own batch of each step's source and the gradients are averaged, so a step sees N batches. Small
+convolutions and the LSTM hardly use a second thread: on 2 cores, two one-thread processes train about
+twice the lines per second of one two-thread process. Process 0 evaluates, logs and writes checkpoints.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
+import socket
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 import yaml
 from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader
 from tqdm import tqdm
 
@@ -96,8 +106,19 @@ class TrainConfig(BaseModel):
     checkpoint_dir: Path = Path("var/runs/recognizer")
     seed: int = 0
     num_workers: int = Field(1, ge=0)
-    """Data-loading processes; on 2 cores one is enough to keep the model busy."""
+    """Data-loading processes per training process; one is enough to keep a model busy."""
     threads: int = Field(2, ge=1)
+    """Torch threads per training process."""
+    processes: int = Field(1, ge=1)
+    """Data-parallel CPU training processes; each step then sees `processes` batches of `batch_size` lines."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """auto: the GPU when torch sees one (then one process), else the CPU."""
+
+    @model_validator(mode="after")
+    def _one_process_per_gpu(self) -> TrainConfig:
+        if self.device == "cuda" and self.processes > 1:
+            raise ValueError("processes > 1 is data parallelism over CPU cores: train on one GPU with processes: 1")
+        return self
 
 
 def load_train_config(path: Path = DEFAULT_CONFIG) -> TrainConfig:
@@ -129,14 +150,16 @@ class MixedBatchSampler:
 
     Sources take turns in a fixed pattern of `period` steps holding each one's share (by weight). Each
     source walks through its own shuffled epochs; an epoch is cut into chunks of 50 batches, each chunk
-    sorted by line width so a batch pads little.
+    sorted by line width so a batch pads little. Data-parallel processes share the pattern (every process
+    of a step draws from one source, so none waits on another's long lines) and differ by `rank` in the
+    shuffle.
     """
 
     def __init__(self, widths: list[list[int]], weights: list[float], batch_size: int, seed: int,
-                 start_step: int = 0, period: int = 100) -> None:
+                 start_step: int = 0, period: int = 100, rank: int = 0) -> None:
         self.widths = [np.asarray(w) for w in widths]
         self.offsets = np.cumsum([0] + [len(x) for x in self.widths[:-1]])
-        self.batch_size, self.seed, self.start_step = batch_size, seed, start_step
+        self.batch_size, self.seed, self.start_step, self.rank = batch_size, seed, start_step, rank
         counts = _apportion(weights, period)
         slots = sorted(((k + 0.5) / n, s) for s, n in enumerate(counts) for k in range(n))
         self.pattern = [s for _, s in slots]
@@ -167,7 +190,7 @@ class MixedBatchSampler:
         return (self._cache[s][1][b] + self.offsets[s]).tolist()
 
     def _epoch_batches(self, s: int, epoch: int) -> list[np.ndarray]:
-        rng = np.random.default_rng([self.seed, s, epoch])
+        rng = np.random.default_rng([self.seed, s, epoch, self.rank])
         widths, chunk = self.widths[s], 50 * self.batch_size
         perm = rng.permutation(len(widths))
         batches = []
@@ -267,11 +290,12 @@ def evaluate(model: CRNN, codec: Codec, samples: list[LineSample], batch_size: i
                         collate_fn=collate_lines, num_workers=num_workers)
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device
     hyps = []
     for images, widths, _ in loader:
-        log_probs, lengths = model(images, widths)
-        probs = log_probs.exp().transpose(0, 1).numpy()
-        hyps += [greedy(p[:n], codec).text for p, n in zip(probs, lengths.tolist(), strict=True)]
+        log_probs, lengths = model(images.to(device), widths.to(device))
+        probs = log_probs.exp().transpose(0, 1).cpu().numpy()
+        hyps += [greedy(p[:n], codec).text for p, n in zip(probs, lengths.cpu().tolist(), strict=True)]
     model.train(was_training)
     return score_lines([s.text for s in ordered], hyps)
 
@@ -288,7 +312,56 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
     `max_steps` stops this run once that many steps are done in all (the schedule still spans
     `config.steps`), saving `last.pt` so that `resume=True` carries on.
     """
+    if config.processes == 1:
+        return _train(config, resume, init, data, max_steps, progress)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    spawn = mp.get_context("spawn")
+    helpers = [spawn.Process(target=_train_helper, args=(address, rank, config, resume, init, data, max_steps))
+               for rank in range(1, config.processes)]
+    for helper in helpers:
+        helper.start()
+    try:
+        result = _train(config, resume, init, data, max_steps, progress, address=address)
+    except BaseException:
+        for helper in helpers:
+            helper.terminate()
+        raise
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+    for helper in helpers:
+        helper.join()
+        if helper.exitcode:
+            raise RuntimeError(f"training process {helpers.index(helper) + 1} failed (exit code {helper.exitcode})")
+    return result
+
+
+def _device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda, but torch sees no GPU; use device: auto or cpu")
+    return torch.device("cuda" if choice != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _train_helper(address: str, rank: int, config: TrainConfig, resume: bool, init: Path | None,
+                  data: Path | None, max_steps: int | None) -> None:
+    try:
+        _train(config, resume, init, data, max_steps, progress=False, address=address, rank=rank)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | None, max_steps: int | None,
+           progress: bool, address: str | None = None, rank: int = 0) -> TrainResult:
+    """One training process: the whole run when alone, else its share (process 0 evaluates and writes)."""
     torch.set_num_threads(config.threads)
+    lead = rank == 0
     out = config.checkpoint_dir
     last_path, best_path, history_path = out / "last.pt", out / "best.pt", out / "history.jsonl"
     state: dict[str, Any] = {}
@@ -299,7 +372,7 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
         model, codec, state = ckpt.model, ckpt.codec, ckpt.train_state or {}
         data = data or (Path(state["data"]) if state.get("data") else None)
     else:
-        if last_path.exists():
+        if lead and last_path.exists():
             raise FileExistsError(f"{last_path} exists: pass --resume, or choose another checkpoint_dir")
         torch.manual_seed(config.seed)
         if init is not None:
@@ -307,15 +380,18 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
             model, codec = ckpt.model, ckpt.codec
         else:
             model, codec = build_recognizer(load_model_config(config.model))
-        out.mkdir(parents=True, exist_ok=True)
-        history_path.write_text("", encoding="utf-8")
+        if lead:
+            out.mkdir(parents=True, exist_ok=True)
+            history_path.write_text("", encoding="utf-8")
 
+    device = _device(config.device) if config.processes == 1 else torch.device("cpu")
+    model.to(device)
     sources, val_sets = _data_plan(config, data)
     best_set = next(name for name in BEST_OF if name in val_sets)
     height = model.config.height
     train_set = ConcatDataset([
         LineDataset(s.samples, height, config.max_width,
-                    augment=Augment(s.augment, seed=config.seed + n) if s.augment > 0 else None)
+                    augment=Augment(s.augment, seed=config.seed + n + 1000 * rank) if s.augment > 0 else None)
         for n, s in enumerate(sources)
     ])
 
@@ -329,13 +405,22 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])  # dropout and the data loader's worker seeds
+    if rank:
+        torch.manual_seed(torch.initial_seed() + rank)  # its own dropout and worker seeds
     stop = min(config.steps, max_steps) if max_steps is not None else config.steps
 
     sampler = MixedBatchSampler([_widths(src.samples, height, config.max_width, progress) for src in sources],
-                                [s.weight for s in sources], config.batch_size, config.seed, start_step=step)
+                                [s.weight for s in sources], config.batch_size, config.seed, start_step=step,
+                                rank=rank)
     loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate_lines, num_workers=config.num_workers,
                         worker_init_fn=_init_worker)
     ctc = torch.nn.CTCLoss(blank=codec.blank, zero_infinity=True)
+    net: torch.nn.Module = model
+    if address is not None:
+        # A process that dies leaves the others waiting on its gradients: give up after the timeout.
+        dist.init_process_group("gloo", init_method=address, rank=rank, world_size=config.processes,
+                                timeout=datetime.timedelta(minutes=15))
+        net = DistributedDataParallel(model)  # starts every process from process 0's weights
     model.train()
     say = tqdm.write
 
@@ -347,33 +432,34 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
         save_checkpoint(path, model, codec, train_state,
                         extra_meta={"step": step, "best_set": best_set, "best_cer": best})
 
-    say(f"training {model.config.name} ({sum(p.numel() for p in model.parameters()):,} parameters) from step "
-        f"{step} to {stop} of {config.steps}; batches: "
-        + ", ".join(f"{s.name} {len(s.samples)} lines x{s.weight:.2f}" for s in sources)
-        + "; validation: " + ", ".join(f"{k} {len(v)}" for k, v in val_sets.items()))
+    if lead:
+        say(f"training {model.config.name} ({sum(p.numel() for p in model.parameters()):,} parameters) from step "
+            f"{step} to {stop} of {config.steps} in {config.processes} process(es); batches: "
+            + ", ".join(f"{s.name} {len(s.samples)} lines x{s.weight:.2f}" for s in sources)
+            + "; validation: " + ", ".join(f"{k} {len(v)}" for k, v in val_sets.items()))
     losses: list[float] = []
     window: list[float] = []
     train_seconds, lines_done, reported_unknown = 0.0, 0, 0
-    bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True, disable=not progress)
+    bar = tqdm(total=config.steps, initial=step, unit="step", dynamic_ncols=True, disable=not (progress and lead))
     batches = iter(loader)
     while step < stop:
         tick = time.perf_counter()
         images, widths, texts = next(batches)
         targets = [codec.encode(t) for t in texts]
-        log_probs, lengths = model(images, widths)
-        loss = optimisation_step(
-            ctc(log_probs, torch.tensor([i for t in targets for i in t], dtype=torch.long), lengths,
-                torch.tensor([len(t) for t in targets], dtype=torch.long)),
-            model, optimizer, scheduler, config.grad_clip)
+        log_probs, lengths = net(images.to(device), widths.to(device))
+        labels = torch.tensor([i for t in targets for i in t], dtype=torch.long, device=device)
+        label_lengths = torch.tensor([len(t) for t in targets], dtype=torch.long, device=device)
+        loss = optimisation_step(ctc(log_probs, labels, lengths, label_lengths), model, optimizer, scheduler,
+                                 config.grad_clip)
         step += 1
         train_seconds += time.perf_counter() - tick
-        lines_done += len(texts)
+        lines_done += len(texts) * config.processes
         losses.append(loss)
         window.append(loss)
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(window[-50:]):.3f}", lines_s=f"{lines_done / train_seconds:.1f}")
 
-        if step % config.eval_every == 0 or step == config.steps:
+        if lead and (step % config.eval_every == 0 or step == config.steps):
             scores = {name: evaluate(model, codec, samples, max_width=config.max_width,
                                      num_workers=config.num_workers) for name, samples in val_sets.items()}
             improved = best is None or scores[best_set].cer < best
@@ -398,7 +484,7 @@ def train_recognizer(config: TrainConfig, *, resume: bool = False, init: Path | 
                     f"{dict(codec.unknown.most_common(10))}")
                 reported_unknown = unknown
     bar.close()
-    if step % config.eval_every and step < config.steps:
+    if lead and step % config.eval_every and step < config.steps:
         checkpoint(last_path)  # stopped by max_steps between evaluations: keep the state for --resume
     return TrainResult(step=step, checkpoint_dir=out, best_set=best_set, best_cer=best,
                        lines_per_s=lines_done / train_seconds if train_seconds else 0.0, losses=losses)

@@ -41,10 +41,10 @@ def _page_job(args: tuple[int, int, SynthOptions, Path]) -> str:
     return page.truth.page_id
 
 
-def _lines_job(args: tuple[int, int, SynthOptions]) -> list[tuple[str, bytes, str]]:
-    seed, index, options = args
+def _lines_job(args: tuple[int, int, SynthOptions, float]) -> list[tuple[str, bytes, str]]:
+    seed, index, options, blank = args
     page = generate_page(seed, index, options)
-    return [(stem, encode_png(crop), text) for stem, crop, text in line_crops(page)]
+    return [(stem, encode_png(crop), text) for stem, crop, text in line_crops(page, blank)]
 
 
 def _pool(workers: int | None) -> mp.pool.Pool:
@@ -70,8 +70,10 @@ def write_pages(n: int, seed: int, options: SynthOptions, out: Path, workers: in
     return RunSummary(items=n, pages=len(todo), seconds=time.perf_counter() - start, skipped=n - len(todo))
 
 
-def write_lines(n: int, seed: int, options: SynthOptions, out: Path, workers: int | None = None) -> RunSummary:
-    """Cut `n` lines from pages 0, 1, ... of run `seed` into `out` with their `labels.tsv`."""
+def write_lines(n: int, seed: int, options: SynthOptions, out: Path, workers: int | None = None,
+                blank: float = 0.0) -> RunSummary:
+    """Cut `n` lines from pages 0, 1, ... of run `seed` into `out` with their `labels.tsv`; `blank`: the share
+    of unwritten cell bands cut too, with an empty text (`line_crops`)."""
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rows: list[str] = []
@@ -80,7 +82,7 @@ def write_lines(n: int, seed: int, options: SynthOptions, out: Path, workers: in
     with _pool(n_workers) as pool, tqdm(total=n, unit="line", desc="lines") as bar:
         # Pages go out in small blocks: how many are needed is known only once their lines are counted.
         for first in itertools.count(0, 4 * n_workers):
-            block = ((seed, i, options) for i in range(first, first + 4 * n_workers))
+            block = ((seed, i, options, blank) for i in range(first, first + 4 * n_workers))
             for crops in pool.imap(_lines_job, block):
                 pages += 1
                 for stem, png, text in crops[: n - len(rows)]:

@@ -58,6 +58,10 @@ class RulingDetector:
         self.stride, self.mean, self.std = int(rules["stride"]), float(rules["mean"]), float(rules["std"])
         self.session = open_session(self.model_dir / self.card["files"]["onnx"]["file"], threads)
 
+    @property
+    def version(self) -> str:
+        return f"{self.card['name']}-{self.card['version']}"
+
     def logits(self, gray: np.ndarray) -> np.ndarray:
         """(classes, H, W) float32 logits for a (H, W) uint8 grey page."""
         logits = self.session.run(None, {"images": normalise_page(gray, self.stride, self.mean, self.std)})[0]

@@ -21,15 +21,15 @@ from hotich.datasets.synth.content import (
     sample_registrations,
 )
 from hotich.datasets.synth.content.dates import ERAS, age_on
-from hotich.datasets.synth.content.ethnicity import ETHNIC_GROUPS
 from hotich.datasets.synth.content.names import sample_name
-from hotich.datasets.synth.content.numwords import (
+from hotich.datasets.synth.content.places import provinces
+from hotich.lexicons import ETHNIC_GROUPS
+from hotich.numwords import (
     date_to_words,
     number_to_words,
     parse_date_words,
     words_to_number,
 )
-from hotich.datasets.synth.content.places import provinces
 
 BOOK_TYPES = ("khai_sinh", "ket_hon", "khai_tu")
 ERA_IDS = tuple(ERAS)

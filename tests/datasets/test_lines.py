@@ -1,6 +1,5 @@
 """Line datasets: real synthetic lines load, shapes and normalisation are as documented, errors name the culprit."""
 
-import logging
 import unicodedata
 
 import cv2
@@ -19,7 +18,8 @@ from hotich.datasets.lines import (
     shared_data_dir,
 )
 from hotich.datasets.synth.batch import write_lines
-from hotich.datasets.synth.pages import SynthOptions
+from hotich.datasets.synth.lines import line_crops
+from hotich.datasets.synth.pages import SynthOptions, generate_page
 from hotich.line_image import BACKGROUND
 
 
@@ -55,12 +55,9 @@ def test_texts_are_nfc_normalised_and_stripped(tmp_path):
     assert read_line_folder(root) == [LineSample(root / "a.png", "Nguyễn Văn Đức")]
 
 
-def test_empty_texts_are_skipped_with_a_counted_warning(tmp_path, caplog):
+def test_empty_texts_are_blank_lines(tmp_path):
     root = _line_folder(tmp_path, "a.png\tHà Nội\nb.png\t\nc.png\t  \n\n", images=("a.png", "b.png", "c.png"))
-    with caplog.at_level(logging.WARNING):
-        samples = read_line_folder(root)
-    assert [s.text for s in samples] == ["Hà Nội"]
-    assert "skipped 2 rows with empty text" in caplog.text
+    assert [s.text for s in read_line_folder(root)] == ["Hà Nội", "", ""]
 
 
 def test_missing_labels_file_says_how_to_make_one(tmp_path):
@@ -197,3 +194,22 @@ def test_named_kalapa_sets_split_validation_writers_in_two_halves():
 
 def test_a_folder_name_is_read_as_a_folder(synth_dir):
     assert line_set(str(synth_dir)) == read_line_folder(synth_dir)
+
+
+def test_blank_bands_are_the_unwritten_lines_of_cells_labelled_empty():
+    page = generate_page(5, 0, SynthOptions(ageing="none"))
+    written = line_crops(page)
+    both = line_crops(page, blank=1.0)
+    assert all(text for _, _, text in written)
+    assert {(stem, text) for stem, _, text in written} == {(stem, text) for stem, _, text in both if text}
+    blanks = [stem for stem, _, text in both if not text]
+    assert blanks
+    lines_written = {f"{page.truth.page_id}_r{r.index}_{f.key}": len(f.lines) for r in page.truth.records
+                     for f in r.fields}
+    for stem in blanks:
+        field, _, line = stem.rpartition("_l")
+        assert int(line) >= lines_written[field]
+    # About half of the blank bands at 0.5, and the same ones every time.
+    half = line_crops(page, blank=0.5)
+    assert 0.2 * len(blanks) < sum(not text for _, _, text in half) < 0.8 * len(blanks)
+    assert [stem for stem, _, _ in half] == [stem for stem, _, _ in line_crops(page, blank=0.5)]

@@ -108,3 +108,15 @@ def test_cli_trains_and_checks_its_flags(lines, tmp_path):
     assert "step 4" in result.output
     result = CliRunner().invoke(main, ["train", "recognizer", "--config", str(path), "--data", str(lines)])
     assert result.exit_code == 2 and "--init" in result.output
+
+
+def test_two_processes_train_one_model_and_resume(lines, tmp_path):
+    config = _config(lines, tmp_path / "ddp", processes=2, threads=1)
+    stopped = train_recognizer(config, max_steps=12, progress=False)
+    assert stopped.step == 12
+    resumed = train_recognizer(config, resume=True, progress=False)
+    assert resumed.step == 20 and len(resumed.losses) == 8
+    history = [json.loads(x) for x in (config.checkpoint_dir / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [10, 20]
+    assert history[1]["train_loss"] < history[0]["train_loss"]
+    assert load_checkpoint(config.checkpoint_dir / "last.pt").train_state["step"] == 20

@@ -1,18 +1,10 @@
-"""The 54 ethnic groups (GSO list and spelling, as in fields.yaml `code_lists.dan_toc_gso`) and family mixing."""
+"""Who marries whom across the 54 ethnic groups (`hotich.lexicons.ETHNIC_GROUPS`), and which group a child takes."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .sampling import Weighted, chance
-
-ETHNIC_GROUPS: tuple[str, ...] = (
-    "Kinh", "Tày", "Thái", "Mường", "Khmer", "Hoa", "Nùng", "Mông", "Dao", "Gia Rai", "Ê Đê", "Ba Na", "Sán Chay",
-    "Chăm", "Cơ Ho", "Xơ Đăng", "Sán Dìu", "Hrê", "Ra Glai", "Mnông", "Thổ", "Xtiêng", "Khơ Mú", "Bru Vân Kiều",
-    "Cơ Tu", "Giáy", "Tà Ôi", "Mạ", "Giẻ Triêng", "Co", "Chơ Ro", "Xinh Mun", "Hà Nhì", "Chu Ru", "Lào", "La Chí",
-    "Kháng", "Phù Lá", "La Hủ", "La Ha", "Pà Thẻn", "Lự", "Ngái", "Chứt", "Lô Lô", "Mảng", "Cơ Lao", "Bố Y", "Cống",
-    "Si La", "Pu Péo", "Rơ Măm", "Brâu", "Ơ Đu",
-)  # fmt: skip
 
 # Most marriages are within one group; mixed couples are mostly a minority spouse with a Kinh one.
 SAME_GROUP_MARRIAGE = 0.88

@@ -20,8 +20,9 @@ from datetime import date, datetime
 
 import numpy as np
 
+from hotich.numwords import date_to_words
+
 from .habits import WritingHabits
-from .numwords import date_to_words
 from .places import Place, split_unit_word
 from .sampling import chance
 

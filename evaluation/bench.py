@@ -1,0 +1,101 @@
+"""Service throughput and latency: `POST /v1/pages` under 1, 4, 16 ... concurrent clients, against a running
+service or one started here on the embedded defaults."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+import uvicorn
+from pydantic import BaseModel
+
+from hotich.server.app import create_app
+from hotich.server.auth import create_key
+from hotich.server.settings import Settings
+
+__all__ = ["BenchRow", "bench", "local_service"]
+
+
+class BenchRow(BaseModel):
+    clients: int
+    requests: int
+    ok: int
+    busy: int
+    """Requests answered 429 (queue full)."""
+    pages_per_s: float
+    latency_p50_s: float
+    latency_p95_s: float
+
+
+@contextmanager
+def local_service(settings: Settings | None = None) -> Iterator[tuple[str, str]]:
+    """A service on a free local port (a temporary data folder unless `settings` say otherwise); yields its
+    URL and an operator key."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = settings or Settings(data_dir=Path(tmp))
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{port}"
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the service did not start")
+            time.sleep(0.1)
+        with app.state.service.sessions() as session:
+            key = create_key(session, "operator", "bench")[1]
+        try:
+            yield url, key
+        finally:
+            server.should_exit = True
+            thread.join(timeout=30)
+
+
+def bench(url: str, key: str, pages: Sequence[Path], clients: Sequence[int], requests: int) -> list[BenchRow]:
+    """For each number of clients, `requests` page posts (cycling through `pages`) shared among them."""
+    bodies = [(p.name, p.read_bytes()) for p in pages]
+    with httpx.Client(base_url=url, timeout=300) as client:  # warm-up: first reads load caches
+        client.post("/v1/pages", headers={"X-API-Key": key}, files={"page": (*bodies[0], "image/png")})
+    rows = []
+    for n_clients in clients:
+        latencies: list[float] = []
+        statuses: list[int] = []
+        todo = iter(range(requests))  # shared by the clients: next() on a range iterator is thread-safe in CPython
+        started = time.perf_counter()
+        threads = [threading.Thread(target=_client, args=(url, key, bodies, todo, statuses, latencies))
+                   for _ in range(n_clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - started
+        ok = statuses.count(200)
+        rows.append(BenchRow(clients=n_clients, requests=len(statuses), ok=ok, busy=statuses.count(429),
+                             pages_per_s=ok / elapsed,
+                             latency_p50_s=statistics.median(latencies) if latencies else float("nan"),
+                             latency_p95_s=float(np.percentile(latencies, 95)) if latencies else float("nan")))
+    return rows
+
+
+def _client(url: str, key: str, bodies: list[tuple[str, bytes]], todo: Iterator[int], statuses: list[int],
+            latencies: list[float]) -> None:
+    """One client posting pages until the shared `todo` runs out (list.append is atomic: no lock needed)."""
+    with httpx.Client(base_url=url, timeout=300) as client:
+        for i in todo:
+            name, data = bodies[i % len(bodies)]
+            tick = time.perf_counter()
+            response = client.post("/v1/pages", headers={"X-API-Key": key}, files={"page": (name, data, "image/png")})
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                latencies.append(time.perf_counter() - tick)

@@ -1,0 +1,103 @@
+"""Dates as clerks write them: digits in any habit (05/03/1972, 5-3-72, 05.03.1972), a month and year, a
+year alone, or the whole date in words; each normalised as the Ministry imports it (dd.mm.yyyy, mm.yyyy,
+yyyy)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import regex
+
+from hotich.numwords import parse_date_words
+from hotich.text import nfc
+
+from .issues import Reading, issue
+
+__all__ = ["DATE_PATTERN", "YEAR_PATTERN", "read_date", "read_date_words", "read_year"]
+
+_SEP = r"\s*[./-]\s*"
+DATE_PATTERN = r"\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}[./-]\d{4}|\d{4}"
+"""What a date field may hold, for constrained decoding: a full date, a month and year, or a year."""
+YEAR_PATTERN = r"\d{4}|\d{2}"
+_FULL = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}}|\d{{2}})")
+_MONTH_YEAR = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{4}})")
+_YEAR = regex.compile(r"(\d{4}|\d{2})")
+_EARLIEST_YEAR = 1850
+"""The oldest plausible year in a register (a grandparent's birth in a 1950s book)."""
+
+
+def _clean(text: str) -> str:
+    # Clerks end a date with a full stop or write "ngày" before it; neither is part of the value.
+    text = nfc(text).strip().rstrip(".,;")
+    return regex.sub(r"(?i)^(ngày|năm)\s+", "", text).strip()
+
+
+def _year(digits: str, latest: date | None, plausible: bool = True) -> tuple[int, list]:
+    """The year and its issues; a two-digit year takes the latest century that keeps it before `latest`.
+    With `plausible`, a year past `latest` or before 1850 is flagged."""
+    issues = []
+    if len(digits) == 2:
+        yy, ceiling = int(digits), (latest.year if latest else 1999)
+        year = ceiling - (ceiling - yy) % 100
+        issues.append(issue("date_two_digit_year", f"{digits} read as {year}"))
+    else:
+        year = int(digits)
+    if plausible and (year < _EARLIEST_YEAR or (latest is not None and year > latest.year)):
+        issues.append(issue("date_implausible_year", str(year)))
+    return year, issues
+
+
+def read_date(text: str, *, latest: date | None = None, within: tuple[date, date] | None = None) -> Reading:
+    """A date in digits as dd.mm.yyyy (or mm.yyyy, or yyyy when only those are written).
+
+    `latest` is the last day the date can be (the book's last day: a birth cannot follow its registration
+    book); `within` is the span a registration date must fall in (the template's years of use).
+    """
+    text = _clean(text)
+    if not text:
+        return Reading(None)
+    latest = within[1] if within is not None and latest is None else latest
+    if m := _FULL.fullmatch(text):
+        day, month = int(m[1]), int(m[2])
+        year, issues = _year(m[3], latest, plausible=within is None)  # else the era check says it
+        value = f"{day:02d}.{month:02d}.{year:04d}"
+        try:
+            when = date(year, month, day)
+        except ValueError:
+            return Reading(value, (*issues, issue("date_impossible", value)))
+        if within is not None and not within[0] <= when <= within[1]:
+            issues.append(issue("date_outside_era", f"{value} not in {within[0]:%d.%m.%Y}-{within[1]:%d.%m.%Y}"))
+        return Reading(value, tuple(issues))
+    if m := _MONTH_YEAR.fullmatch(text):
+        month = int(m[1])
+        year, issues = _year(m[2], latest)
+        value = f"{month:02d}.{year:04d}"
+        if not 1 <= month <= 12:
+            issues.append(issue("date_impossible", value))
+        return Reading(value, tuple(issues))
+    if _YEAR.fullmatch(text) and len(text) == 4:
+        year, issues = _year(text, latest)
+        return Reading(f"{year:04d}", tuple(issues))
+    return Reading(None, (issue("date_unreadable", repr(text)),))
+
+
+def read_year(text: str, *, latest: date | None = None) -> Reading:
+    """A year (yyyy); a two-digit year takes its century from `latest`."""
+    text = _clean(text)
+    if not text:
+        return Reading(None)
+    if not _YEAR.fullmatch(text):
+        return Reading(None, (issue("date_unreadable", repr(text)),))
+    year, issues = _year(text, latest)
+    return Reading(f"{year:04d}", tuple(issues))
+
+
+def read_date_words(text: str) -> Reading:
+    """A date written in words ("Ngày hai mươi bảy tháng tám năm hai nghìn không trăm linh tám") as dd.mm.yyyy."""
+    text = nfc(text).strip().rstrip(".")
+    if not text:
+        return Reading(None)
+    when = parse_date_words(text)
+    if when is None:
+        return Reading(None, (issue("date_words_unreadable", repr(text)),))
+    return Reading(when.strftime("%d.%m.%Y"))

@@ -1,0 +1,46 @@
+"""The issue codes field reading can raise, and what each one means to the clerk who reviews it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotich.page import FieldIssue
+
+__all__ = ["ISSUES", "Reading", "issue"]
+
+ISSUES: dict[str, str] = {
+    "empty": "nothing was read in a field the book requires",
+    "date_unreadable": "the text is not a date in digits (dd/mm/yyyy, mm/yyyy or yyyy)",
+    "date_impossible": "no such day (31.02, month 13)",
+    "date_two_digit_year": "the year is written with two digits; the century was taken from the book's era",
+    "date_implausible_year": "a year after the book's era or before 1850 (a slip such as 5005 for 2005)",
+    "date_outside_era": "a registration date outside the years the book's template was in use",
+    "date_words_unreadable": "the text is not a date written in words",
+    "enum_corrected": "the text is not on the field's list; the nearest entry was taken",
+    "enum_unknown": "the text is not on the field's list and no entry is near it",
+    "name_not_vietnamese": "a word of the name is not a Vietnamese syllable (a misreading, or a minority name)",
+    "number_unreadable": "the text is not a number",
+    "number_year_mismatch": "the year written with the registration number is not the book's year",
+    "number_out_of_sequence": "the registration number does not follow the one before it",
+    "number_duplicate": "the same registration number appears twice",
+    "age_implausible": "an age outside 0-120",
+    "place_abbreviated": "unit words were abbreviated (X., H., TP.) and have been written out",
+    "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",
+    "date_after_registration": "an event dated after the day it was registered",
+}
+"""Code -> meaning; every FieldIssue's code is one of these."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A field's normalised value (None when empty or unreadable) and what is wrong with it."""
+
+    value: str | None
+    issues: tuple[FieldIssue, ...] = ()
+
+
+def issue(code: str, detail: str = "") -> FieldIssue:
+    """The issue `code` (one of ISSUES), its message followed by `detail` when given."""
+    if code not in ISSUES:
+        raise KeyError(f"unknown issue code {code!r}")
+    return FieldIssue(code=code, message=f"{ISSUES[code]}: {detail}" if detail else ISSUES[code])

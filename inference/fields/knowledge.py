@@ -1,0 +1,136 @@
+"""Which knowledge reads which field, and the checks across a record's fields.
+
+Nothing here names a template: a field's reader and decoding constraint follow from its type, format and
+lexicon; cross-field checks from its `source` (two fields with one source record one fact, and every
+dated event precedes `reg.date`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from datetime import date
+from itertools import pairwise
+
+from hotich.inference.decoding import Constraint, Pattern, Vocabulary
+from hotich.page import FieldIssue
+from hotich.templates.model import FieldSpec, Template
+from hotich.text import nfc
+
+from .dates import DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
+from .enums import LISTS, read_enum, spellings
+from .issues import Reading, issue
+from .names import read_name
+from .numbers import AGE_PATTERN, NUMBER_PATTERN, read_age, read_number
+from .places import read_place
+
+__all__ = ["REGISTRATION_DATE", "field_constraint", "read_field", "read_record"]
+
+REGISTRATION_DATE = "reg.date"
+"""The source of the day a registration was made: every other date of the record precedes it."""
+
+
+def _read_text(text: str) -> Reading:
+    text = " ".join(nfc(text).split())
+    return Reading(text or None)
+
+
+def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Callable[[str], Reading]:
+    era = (template.valid.start, template.valid.end)
+    latest = registered or template.valid.end
+    if spec.format == "date_words":
+        return read_date_words
+    if spec.type == "date" or spec.format == "date":
+        if spec.source == REGISTRATION_DATE:
+            return lambda text: read_date(text, within=era)
+        return lambda text: read_date(text, latest=latest)
+    if spec.format == "year":
+        return lambda text: read_year(text, latest=latest)
+    if spec.format == "age":
+        return read_age
+    if spec.format == "number":
+        return lambda text: read_number(text, book_year=registered.year if registered else None)
+    if spec.type == "enum" and spec.lexicon in LISTS:
+        lexicon = spec.lexicon
+        return lambda text: read_enum(text, lexicon)
+    if spec.type == "name":
+        upper = spec.format == "upper"
+        return lambda text: read_name(text, upper=upper)
+    if spec.type == "place":
+        return read_place
+    return _read_text
+
+
+def read_field(spec: FieldSpec, template: Template, text: str, *, registered: date | None = None) -> Reading:
+    """One field's value and issues, alone (`read_record` adds what the other fields of its record say).
+    `registered` is the record's registration date when known: other dates cannot follow it."""
+    return _reader(spec, template, registered)(text)
+
+
+def field_constraint(spec: FieldSpec) -> Constraint | None:
+    """What a beam search may read in this field: the grammar of dates and numbers, the closed list of an
+    enumeration; None for free text (names, places, notes)."""
+    if spec.format == "date" or (spec.type == "date" and spec.format != "date_words"):
+        return Pattern(DATE_PATTERN)
+    if spec.format == "year":
+        return Pattern(YEAR_PATTERN)
+    if spec.format == "age":
+        return Pattern(AGE_PATTERN)
+    if spec.format == "number":
+        return Pattern(NUMBER_PATTERN)
+    if spec.type == "enum" and spec.lexicon in LISTS:
+        return Vocabulary(spellings(spec.lexicon))
+    return None
+
+
+def _as_date(value: str | None) -> date | None:
+    """A full dd.mm.yyyy value as a date; None for partial, impossible or missing ones."""
+    if value is None or len(value) != 10:
+        return None
+    try:
+        return date(int(value[6:]), int(value[3:5]), int(value[:2]))
+    except ValueError:
+        return None
+
+
+def _same(a: str, b: str) -> bool:
+    """Do two values of one fact agree? A year agrees with a full date of that year; case does not count."""
+    if len(a) != len(b) and {len(a), len(b)} == {4, 10}:
+        return a[-4:] == b[-4:]
+    return a.casefold() == b.casefold()
+
+
+def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Reading]:
+    """Every field of one record (key -> recognised text; missing keys are empty), with the issues the record's
+    fields raise against each other. Keys follow the template's field order."""
+    specs = {spec.key: spec for spec in template.fields}
+    unknown = sorted(set(texts) - set(specs))
+    if unknown:
+        raise KeyError(f"template {template.id} has no fields {unknown}")
+    reg_spec = next((s for s in template.fields if s.source == REGISTRATION_DATE), None)
+    registered = None
+    if reg_spec is not None:
+        registered = _as_date(read_field(reg_spec, template, texts.get(reg_spec.key, "")).value)
+    readings = {key: read_field(spec, template, texts.get(key, ""), registered=registered)
+                for key, spec in specs.items()}
+    extra: dict[str, list[FieldIssue]] = defaultdict(list)
+
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for key, spec in specs.items():
+        if readings[key].value is not None:
+            by_source[spec.source].append(key)
+    for keys in by_source.values():
+        for a, b in pairwise(keys):
+            if not _same(readings[a].value, readings[b].value):
+                detail = f"{a} {readings[a].value!r} but {b} {readings[b].value!r}"
+                extra[a].append(issue("fields_disagree", detail))
+                extra[b].append(issue("fields_disagree", detail))
+    if registered is not None:
+        for key, spec in specs.items():
+            when = _as_date(readings[key].value) if spec.type == "date" else None
+            if spec.source != REGISTRATION_DATE and when is not None and when > registered:
+                extra[key].append(issue("date_after_registration", f"{when:%d.%m.%Y} after {registered:%d.%m.%Y}"))
+    for key, spec in specs.items():
+        if readings[key].value is None and not spec.optional and not readings[key].issues:
+            extra[key].append(issue("empty"))
+    return {key: Reading(r.value, (*r.issues, *extra[key])) if extra[key] else r for key, r in readings.items()}

@@ -1,0 +1,70 @@
+"""Numbers in a register: registration numbers (which rise by one down a book and restart each year) and ages."""
+
+from __future__ import annotations
+
+import regex
+
+from hotich.page import FieldIssue
+from hotich.text import nfc
+
+from .issues import Reading, issue
+
+__all__ = ["AGE_PATTERN", "NUMBER_PATTERN", "check_sequence", "read_age", "read_number"]
+
+NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
+"""What a registration-number field may hold, for constrained decoding: "37", "037", "37/2005"."""
+AGE_PATTERN = r"\d{1,3}(?: tuổi)?"
+_NUMBER = regex.compile(r"(?i)(?:số\s*)?(\d{1,5})(?:\s*/\s*(\d{2,4}))?")
+_AGE = regex.compile(r"(\d{1,3})(?:\s*tuổi)?", regex.IGNORECASE)
+
+
+def _match(text: str, pattern: regex.Pattern) -> regex.Match | Reading:
+    """The number's match, or the reading to return at once: nothing written, or no number."""
+    text = nfc(text).strip().rstrip(".,;")
+    if not text:
+        return Reading(None)
+    m = pattern.fullmatch(text)
+    return m if m is not None else Reading(None, (issue("number_unreadable", repr(text)),))
+
+
+def read_number(text: str, *, book_year: int | None = None) -> Reading:
+    """A registration number without padding or year ("037/2005" -> "37"); the year, when written, must be
+    the book's."""
+    m = _match(text, _NUMBER)
+    if isinstance(m, Reading):
+        return m
+    issues = []
+    if m[2] and book_year is not None and int(m[2]) not in (book_year, book_year % 100):
+        issues.append(issue("number_year_mismatch", f"{m[2]} in a {book_year} book"))
+    return Reading(str(int(m[1])), tuple(issues))
+
+
+def read_age(text: str) -> Reading:
+    """An age in years ("45" or "45 tuổi" -> "45")."""
+    m = _match(text, _AGE)
+    if isinstance(m, Reading):
+        return m
+    age = int(m[1])
+    return Reading(str(age), (issue("age_implausible", str(age)),) if age > 120 else ())
+
+
+def check_sequence(numbers: list[str | None], previous: int | None = None) -> list[list[FieldIssue]]:
+    """Issues of each registration number read down a page (or a book), in order: each should be the one
+    before it plus one, or 1 where a new year starts. `previous` is the number before the first (the last of
+    the previous page). Unread numbers (None) are skipped and break no chain."""
+    out: list[list[FieldIssue]] = []
+    seen: set[int] = set()
+    for text in numbers:
+        found: list[FieldIssue] = []
+        if text is not None and text.isdigit():
+            n = int(text)
+            if n == 1:
+                seen.clear()  # a new year: numbers start again
+            if n in seen:
+                found.append(issue("number_duplicate", text))
+            elif previous is not None and n not in (previous + 1, 1):
+                found.append(issue("number_out_of_sequence", f"{n} after {previous}"))
+            seen.add(n)
+            previous = n
+        out.append(found)
+    return out

@@ -1,0 +1,173 @@
+"""The page pipeline: one call turns a page image into its page result.
+
+layout (preprocess, identify, register) -> each field's cell cut into the lines its template gives it ->
+recognition of all the page's lines in width-sorted micro-batches on ONNX Runtime (CUDA when asked and
+present) -> decoding, within the field's grammar or list where it has one -> field knowledge (normalised
+values, issues, the record's fields against each other, registration numbers down the page) -> routing.
+The CLI, the API, batch jobs and evaluation all read pages through `Pipeline.read_page`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hotich.inference.decoding import Constraint
+from hotich.inference.fields.knowledge import field_constraint, read_record
+from hotich.inference.fields.numbers import check_sequence
+from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
+from hotich.inference.layout.register import FieldRegion, crop_field
+from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
+from hotich.inference.routing import RoutingPolicy, field_confidence
+from hotich.page import Alternative, BBox, FieldResult, ImageInfo, PageResult, RecordResult, TextLineResult
+from hotich.templates import get_template
+from hotich.templates.model import Template
+
+__all__ = ["UNKNOWN_TEMPLATE", "Pipeline", "line_quads"]
+
+UNKNOWN_TEMPLATE = "unknown"
+"""template_id, book_type and era of a page no known template fits: nothing is read from it."""
+
+
+def line_quads(polygon: np.ndarray, n: int) -> list[np.ndarray]:
+    """A cell's quad (TL, TR, BR, BL) cut into `n` equal bands, top to bottom, one per line of writing."""
+    tl, tr, br, bl = np.asarray(polygon, np.float32)
+    left = [tl + (bl - tl) * k / n for k in range(n + 1)]
+    right = [tr + (br - tr) * k / n for k in range(n + 1)]
+    return [np.stack([left[k], right[k], right[k + 1], left[k + 1]]) for k in range(n)]
+
+
+@dataclass(frozen=True)
+class _Line:
+    region: FieldRegion
+    quad: np.ndarray
+    constraint: Constraint | None
+
+
+class Pipeline:
+    """The shipped models (or those in the given folders) loaded once; `read_page` per page.
+
+    `threads` caps ONNX Runtime's threads per model; `providers` (e.g. ["CUDAExecutionProvider",
+    "CPUExecutionProvider"]) picks where the recogniser runs. `beam_width` searches constrained fields;
+    `alternatives` is how many other readings a single-line field reports.
+    """
+
+    def __init__(self, recognizer_dir: Path | None = None, identifier_dir: Path | None = None,
+                 ruling_dir: Path | None = None, *, threads: int | None = None,
+                 providers: Sequence[str] | None = None, beam_width: int = 8, alternatives: int = 2,
+                 batch_size: int = 32) -> None:
+        self.layout = LayoutDetector(identifier_dir, ruling_dir, threads=threads)
+        self.recognizer = LineRecognizer(recognizer_dir, threads=threads, providers=providers)
+        self.routing = RoutingPolicy.model_validate(self.recognizer.card.get("routing", {}))
+        self.beam_width, self.alternatives, self.batch_size = beam_width, alternatives, batch_size
+
+    @property
+    def model_versions(self) -> dict[str, str]:
+        versions = {"recognizer": self.recognizer.version, "identifier": self.layout.identifier.version}
+        if self.layout.ruling is not None:
+            versions["ruling"] = self.layout.ruling.version
+        return versions
+
+    def read_page(self, image: np.ndarray, *, page_id: str = "page", filename: str = "") -> PageResult:
+        """Every field of every filled record on the page (a BGR or grayscale uint8 image)."""
+        started = time.perf_counter()
+        layout = self.layout.analyse(image)
+        timings = dict(layout.timings_ms)
+        h, w = image.shape[:2]
+        base = {"page_id": page_id, "image": ImageInfo(filename=filename, width=w, height=h),
+                "model_versions": self.model_versions}
+        if layout.template_id is None:
+            timings["total"] = (time.perf_counter() - started) * 1000
+            return PageResult(template_id=UNKNOWN_TEMPLATE, template_confidence=layout.identification.confidence,
+                              book_type=UNKNOWN_TEMPLATE, era=UNKNOWN_TEMPLATE, records=[], timings_ms=timings,
+                              provenance={"identified_by": layout.identified_by}, **base)
+        template = get_template(layout.template_id)
+        tick = time.perf_counter()
+        lines = self._lines(layout, template)
+        readings = self._recognise(image, lines)
+        timings["recognise"] = (time.perf_counter() - tick) * 1000
+        tick = time.perf_counter()
+        records = self._records(template, lines, readings)
+        timings["fields"] = (time.perf_counter() - tick) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        confidence = dict(layout.identification.top3).get(layout.template_id, 0.0)
+        return PageResult(template_id=template.id, template_confidence=confidence, book_type=template.book_type,
+                          era=template.era, records=records, timings_ms=timings,
+                          provenance={"identified_by": layout.identified_by}, **base)
+
+    def _lines(self, layout: PageLayout, template: Template) -> list[_Line]:
+        specs = {spec.key: spec for spec in template.fields}
+        lines = []
+        for region in layout.fields:
+            spec = specs[region.key]
+            n = template.field_lines(spec)
+            # A grammar or list constrains a whole value: it applies when the value is on one line.
+            constraint = field_constraint(spec) if n == 1 else None
+            lines += [_Line(region, quad, constraint) for quad in line_quads(region.polygon, n)]
+        return lines
+
+    def _recognise(self, image: np.ndarray, lines: list[_Line]) -> list[LineReading]:
+        if not lines:
+            return []
+        crops = [crop_field(image, line.quad) for line in lines]
+        logits = self.recognizer.logits(crops, self.batch_size)
+        codec, temperature = self.recognizer.codec, self.recognizer.temperature
+        readings = decode_lines(logits, codec, temperature, beam_width=self.beam_width,
+                                constraints=[line.constraint for line in lines], alternatives=self.alternatives)
+        # Nothing the grammar or list allows fits the frames: keep what the frames say, field knowledge flags it.
+        unfit = [i for i, (line, r) in enumerate(zip(lines, readings, strict=True))
+                 if line.constraint is not None and not r.text and r.confidence == 0.0]
+        for i, r in zip(unfit, decode_lines([logits[i] for i in unfit], codec, temperature), strict=True):
+            readings[i] = r
+        return readings
+
+    def _records(self, template: Template, lines: list[_Line], readings: list[LineReading]) -> list[RecordResult]:
+        specs = {spec.key: spec for spec in template.fields}
+        by_field: dict[tuple[int, str], list[tuple[_Line, LineReading]]] = {}
+        for line, reading in zip(lines, readings, strict=True):
+            by_field.setdefault((line.region.record, line.region.key), []).append((line, reading))
+        records = []
+        for index in sorted({record for record, _ in by_field}):
+            keys = [spec.key for spec in template.fields if (index, spec.key) in by_field]
+            texts = {key: " ".join(r.text for _, r in by_field[(index, key)] if r.text) for key in keys}
+            values = read_record(template, texts)
+            fields = []
+            for key in keys:
+                parts = by_field[(index, key)]
+                region = parts[0][0].region
+                confidence = field_confidence([r.confidence for _, r in parts])
+                value = values[key]
+                alternatives = [Alternative(text=h.text, confidence=h.confidence) for h in parts[0][1].alternatives
+                                ] if len(parts) == 1 else []
+                polygon = [(float(x), float(y)) for x, y in region.polygon]
+                fields.append(FieldResult(
+                    key=key, text=texts[key], value=value.value, confidence=confidence,
+                    needs_review=self.routing.needs_review(specs[key].type, confidence, value.issues),
+                    polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=list(value.issues),
+                    lines=[TextLineResult(polygon=[(float(x), float(y)) for x, y in line.quad], text=r.text)
+                           for line, r in parts]))
+            points = [p for f in fields for p in f.polygon]
+            records.append(RecordResult(index=index, polygon=_box_polygon(points), bbox=BBox.around(points),
+                                        fields=fields))
+        self._check_numbers(template, records)
+        return records
+
+    def _check_numbers(self, template: Template, records: list[RecordResult]) -> None:
+        """Registration numbers rise by one down the page: a break is an issue on the number that breaks it."""
+        key = next((s.key for s in template.fields if s.source == "reg.number"), None)
+        if key is None:
+            return
+        numbers = [next((f for f in r.fields if f.key == key), None) for r in records]
+        for field, found in zip(numbers, check_sequence([f.value if f else None for f in numbers]), strict=True):
+            if field is not None and found:
+                field.issues.extend(found)
+                field.needs_review = True
+
+
+def _box_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    box = BBox.around(points)
+    return [(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)]

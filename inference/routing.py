@@ -1,0 +1,97 @@
+"""Where a field's confidence is computed, and whether a person must look at it.
+
+A field's confidence is the calibrated probability that its whole value is right: the product of its
+lines' confidences (each line is right with its own probability, and all must be). A field goes to review
+when that confidence is under its field type's threshold, or when field knowledge found something wrong
+with it. Thresholds are chosen on validation pages (`fit_thresholds`, run by `hotich calibrate routing`)
+as the lowest confidence at which the fields accepted stay at least 99.5% correct, and stored in the
+recogniser's card; without them every field is reviewed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hotich.page import FieldIssue
+
+__all__ = ["INFORMATIONAL", "Outcome", "RoutingPolicy", "TypeThreshold", "field_confidence", "fit_thresholds"]
+
+INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year"})
+"""Issues that explain how a value was normalised; they alone do not send a field to review."""
+TARGET_ACCURACY = 0.995
+
+
+def field_confidence(line_confidences: Sequence[float]) -> float:
+    """The probability that every line of the field is right; 1.0 for a field with no lines."""
+    return float(math.prod(line_confidences)) if line_confidences else 1.0
+
+
+class TypeThreshold(BaseModel):
+    """The threshold of one field type and what it did on the pages it was chosen on."""
+
+    threshold: float | None = Field(ge=0.0, le=1.0)
+    """None: every field of the type is reviewed."""
+    accepted_share: float = Field(ge=0.0, le=1.0)
+    """Share of that type's fields accepted without review."""
+    accepted_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Share of the accepted fields that were right (None when none were accepted)."""
+    n: int = Field(ge=0)
+
+
+class RoutingPolicy(BaseModel):
+    """Confidence thresholds per field type (text, name, date, place, enum, number)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    thresholds: dict[str, TypeThreshold] = Field(default_factory=dict)
+    target_accuracy: float = TARGET_ACCURACY
+    fitted_on: str | None = None
+    """The validation pages the thresholds were chosen on."""
+
+    def needs_review(self, field_type: str, confidence: float, issues: Iterable[FieldIssue]) -> bool:
+        """A field type with no threshold is always reviewed."""
+        if any(i.code not in INFORMATIONAL for i in issues):
+            return True
+        chosen = self.thresholds.get(field_type)
+        return chosen is None or chosen.threshold is None or confidence < chosen.threshold
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One validation field: its type, its confidence, whether field knowledge flagged it, and whether its
+    value was right."""
+
+    field_type: str
+    confidence: float
+    flagged: bool
+    correct: bool
+
+
+def fit_thresholds(outcomes: Iterable[Outcome], target: float = TARGET_ACCURACY, min_fields: int = 20
+                   ) -> dict[str, TypeThreshold]:
+    """Per field type, the lowest threshold whose accepted fields (unflagged, confidence at or above it) are
+    at least `target` right; fields are accepted most-confident first. A type with fewer than `min_fields`
+    validation fields, or none that reaches the target, gets no threshold: all its fields are reviewed."""
+    by_type: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        by_type.setdefault(o.field_type, []).append(o)
+    out = {}
+    for field_type, items in sorted(by_type.items()):
+        candidates = sorted((o for o in items if not o.flagged), key=lambda o: -o.confidence)
+        best_k, right = 0, 0
+        for k, o in enumerate(candidates, start=1):
+            right += o.correct
+            # Cut only between distinct confidences: ties are accepted or reviewed together.
+            if right / k >= target and (k == len(candidates) or candidates[k].confidence < o.confidence):
+                best_k = k
+        if len(items) < min_fields or best_k == 0:
+            out[field_type] = TypeThreshold(threshold=None, accepted_share=0.0, n=len(items))
+            continue
+        accepted = candidates[:best_k]
+        out[field_type] = TypeThreshold(threshold=accepted[-1].confidence, accepted_share=best_k / len(items),
+                                        accepted_accuracy=sum(o.correct for o in accepted) / best_k, n=len(items))
+    return out

@@ -1,0 +1,55 @@
+"""Dates in every clerk's habit read to the Ministry's dd.mm.yyyy, and slips are flagged."""
+
+from datetime import date
+
+import pytest
+
+from hotich.inference.fields.dates import read_date, read_date_words, read_year
+from hotich.numwords import date_to_words
+
+
+def _codes(reading) -> set[str]:
+    return {i.code for i in reading.issues}
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("05/03/1972", "05.03.1972"), ("5-3-1972", "05.03.1972"), ("05.03.1972.", "05.03.1972"),
+    ("5 / 3 / 1972", "05.03.1972"), ("ngày 5/3/1972", "05.03.1972"), ("03/1972", "03.1972"), ("1972", "1972"),
+])  # fmt: skip
+def test_habits_read_to_one_form(text, value):
+    reading = read_date(text, latest=date(1990, 1, 1))
+    assert (reading.value, reading.issues) == (value, ())
+
+
+def test_two_digit_years_take_the_century_that_keeps_them_before_the_book():
+    assert read_date("5/3/72", latest=date(1985, 6, 1)).value == "05.03.1972"
+    assert read_date("5/3/05", latest=date(2008, 6, 1)).value == "05.03.2005"
+    assert read_date("5/3/95", latest=date(2008, 6, 1)).value == "05.03.1995"
+    assert _codes(read_date("5/3/95", latest=date(2008, 6, 1))) == {"date_two_digit_year"}
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("31/02/1990", "date_impossible"), ("12/13/1990", "date_impossible"), ("13/1990", "date_impossible"),
+    ("12/12/5005", "date_implausible_year"), ("1/1/1066", "date_implausible_year"), ("hai ba", "date_unreadable"),
+])  # fmt: skip
+def test_slips_are_flagged(text, code):
+    assert code in _codes(read_date(text, latest=date(2010, 1, 1)))
+
+
+def test_registration_dates_must_fall_in_the_era():
+    era = (date(1999, 1, 1), date(2006, 3, 31))
+    assert read_date("14/02/2003", within=era).issues == ()
+    assert _codes(read_date("14/02/2012", within=era)) == {"date_outside_era"}
+
+
+def test_empty_is_no_value_and_no_issue():
+    assert read_date("  ").value is None and read_date(" ").issues == ()
+    assert read_year("").value is None and read_date_words("").value is None
+
+
+def test_years_and_dates_in_words():
+    assert read_year("1968").value == "1968"
+    assert read_year("68", latest=date(1990, 1, 1)).value == "1968"
+    assert read_date_words(date_to_words(date(2008, 8, 27), thousand="ngàn", linh="lẻ")).value == "27.08.2008"
+    assert read_date_words("Ngày Mồng Năm Tháng Tư Năm Một Nghìn Chín Trăm Chín Mươi").value == "05.04.1990"
+    assert _codes(read_date_words("ngày hai tháng")) == {"date_words_unreadable"}

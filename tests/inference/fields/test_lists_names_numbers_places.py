@@ -1,0 +1,87 @@
+"""Closed lists, names, registration numbers and places: their readings and their flags."""
+
+import pytest
+
+from hotich.inference.fields.enums import LISTS, read_enum, spellings
+from hotich.inference.fields.names import is_vietnamese_syllable, read_name
+from hotich.inference.fields.numbers import check_sequence, read_age, read_number
+from hotich.inference.fields.places import read_place
+from hotich.text import fold
+
+
+def _codes(reading) -> set[str]:
+    return {i.code for i in reading.issues}
+
+
+@pytest.mark.parametrize(("text", "lexicon", "value", "codes"), [
+    ("Kinh", "ethnicity", "Kinh", set()), ("KINH", "ethnicity", "Kinh", set()), ("ê-đê", "ethnicity", "Ê Đê", set()),
+    ("Mèo", "ethnicity", "Mông", set()), ("Muòng", "ethnicity", "Mường", {"enum_corrected"}),
+    ("Kimh", "ethnicity", "Kinh", {"enum_corrected"}), ("Viet Nam", "nationality", "Việt Nam", {"enum_corrected"}),
+    ("nữ", "gender", "Nữ", set()), ("Bản thân", "relation", "Bản thân", set()),
+    ("Xyz abc", "ethnicity", "Xyz abc", {"enum_unknown"}), ("", "gender", None, set()),
+])  # fmt: skip
+def test_enum_readings(text, lexicon, value, codes):
+    reading = read_enum(text, lexicon)
+    assert (reading.value, _codes(reading)) == (value, codes)
+
+
+def test_no_two_entries_of_a_list_look_alike_without_their_marks():
+    # The nearest-entry rule compares spellings without marks: two entries alike there would be confused.
+    for entries in LISTS.values():
+        assert len({fold(e) for e in entries}) == len(entries)
+
+
+def test_spellings_hold_capitals_and_aliases_and_unknown_lists_are_refused():
+    assert {"KINH", "Kinh", "kinh", "Mèo"} <= set(spellings("ethnicity"))
+    with pytest.raises(KeyError, match="unknown lexicon"):
+        read_enum("Kinh", "planets")
+
+
+@pytest.mark.parametrize(("text", "upper", "value"), [
+    ("Nguyễn-Văn-Ba", False, "Nguyễn Văn Ba"), ("Trần thị  Lan.", False, "Trần Thị Lan"),
+    ("NGUYỄN VĂN BA", False, "Nguyễn Văn Ba"), ("Trần thị Lan", True, "TRẦN THỊ LAN"),
+    ("H'loan Ding", False, "H'Loan Ding"),
+])  # fmt: skip
+def test_names_read_to_one_spelling(text, upper, value):
+    assert read_name(text, upper=upper).value == value
+
+
+def test_words_that_are_no_vietnamese_syllable_are_flagged():
+    for word in ("Nguyễn", "Quỳnh", "Nghiêm", "Khuê", "Giàng", "Hrê", "Y", "Siu"):
+        assert is_vietnamese_syllable(word), word
+    for word in ("Nguyxn", "Xyz", "Hoàá", "Bbinh"):
+        assert not is_vietnamese_syllable(word), word
+    assert _codes(read_name("Nguyxn Văn Ba")) == {"name_not_vietnamese"}
+    assert read_name("Nguyễn Văn Ba").issues == ()
+
+
+@pytest.mark.parametrize(("text", "value", "codes"), [
+    ("37", "37", set()), ("037", "37", set()), ("37/2006", "37", set()), ("Số 12", "12", set()),
+    ("37/2005", "37", {"number_year_mismatch"}), ("ba", None, {"number_unreadable"}),
+])  # fmt: skip
+def test_registration_numbers(text, value, codes):
+    reading = read_number(text, book_year=2006)
+    assert (reading.value, _codes(reading)) == (value, codes)
+
+
+def test_ages():
+    assert read_age("45 tuổi").value == "45" and read_age("45").issues == ()
+    assert _codes(read_age("450")) == {"age_implausible"}
+
+
+def test_numbers_down_a_book_follow_each_other_and_restart_each_year():
+    codes = [{i.code for i in found} for found in check_sequence(["12", "13", "15", None, "16", "16", "1", "2"],
+                                                                 previous=11)]
+    assert codes == [set(), set(), {"number_out_of_sequence"}, set(), set(), {"number_duplicate"}, set(), set()]
+
+
+@pytest.mark.parametrize(("text", "value", "codes"), [
+    ("X. An Nhơn, H. Đạ Tẻh, T. Lâm Đồng", "xã An Nhơn, huyện Đạ Tẻh, tỉnh Lâm Đồng", {"place_abbreviated"}),
+    ("Xã An Nhơn,Huyện Đạ Tẻh", "xã An Nhơn, huyện Đạ Tẻh", set()),
+    ("TP. Hồ Chí Minh", "thành phố Hồ Chí Minh", {"place_abbreviated"}),
+    ("Trạm y tế xã An Nhơn, xã An Nhơn", "Trạm y tế xã An Nhơn, xã An Nhơn", set()),
+    ("Thị xã Bảo Lộc", "thị xã Bảo Lộc", set()),
+])  # fmt: skip
+def test_places(text, value, codes):
+    reading = read_place(text)
+    assert (reading.value, _codes(reading)) == (value, codes)

@@ -1,0 +1,67 @@
+"""The page pipeline with the shipped models on generated pages: every filled record's fields come back
+read, placed, normalised, scored and routed."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from hotich.cli import main
+from hotich.inference.fields.issues import ISSUES
+from hotich.inference.pipeline import UNKNOWN_TEMPLATE, Pipeline, line_quads
+from hotich.page import PageResult
+from hotich.templates import get_template
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(threads=1)
+
+
+def test_a_cell_is_cut_into_its_lines_top_to_bottom():
+    quad = np.array([[0, 0], [100, 10], [100, 70], [0, 60]], np.float32)
+    bands = line_quads(quad, 3)
+    assert len(bands) == 3
+    np.testing.assert_allclose(bands[0][0], [0, 0])
+    np.testing.assert_allclose(bands[1][0], [0, 20])
+    np.testing.assert_allclose(bands[2][2], [100, 70])
+
+
+def test_a_page_comes_back_with_every_field_read_and_routed(pipeline, light_pages_dir):
+    truth_path = sorted(light_pages_dir.glob("*.json"))[0]
+    truth = PageResult.model_validate_json(truth_path.read_text(encoding="utf-8"))
+    image = cv2.imread(str(light_pages_dir / truth.image.filename))
+    result = pipeline.read_page(image, page_id=truth.page_id, filename=truth.image.filename)
+    assert result.template_id == truth.template_id
+    assert len(result.records) == len(truth.records)
+    template = get_template(result.template_id)
+    assert {f.key for f in result.records[0].fields} == {s.key for s in template.fields}
+    fields = [f for r in result.records for f in r.fields]
+    assert all(0.0 <= f.confidence <= 1.0 for f in fields)
+    assert all(i.code in ISSUES for f in fields for i in f.issues)
+    assert all(len(f.lines) == template.field_lines(next(s for s in template.fields if s.key == f.key))
+               for f in fields)
+    # Without routing thresholds in the card, every field goes to a person.
+    if not pipeline.routing.thresholds:
+        assert all(f.needs_review for f in fields)
+    truth_values = {(r.index, f.key): f.value for r in truth.records for f in r.fields}
+    right = sum(f.value == truth_values[(r.index, f.key)] for r in result.records for f in r.fields)
+    assert right >= 0.2 * len(fields)
+    assert {"preprocess", "identify", "register", "recognise", "fields", "total"} <= set(result.timings_ms)
+    assert set(result.model_versions) == {"recognizer", "identifier", "ruling"}
+
+
+def test_a_blank_sheet_is_no_known_book_and_nothing_is_read(pipeline):
+    result = pipeline.read_page(np.full((1400, 1000, 3), 235, np.uint8))
+    assert result.template_id == UNKNOWN_TEMPLATE and result.records == []
+
+
+def test_eval_pages_prints_the_figures(light_pages_dir):
+    out = CliRunner().invoke(main, ["eval", "pages", str(light_pages_dir), "--limit", "2", "--threads", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    figures = json.loads(out.stdout)
+    assert {"n", "exact", "accepted_share", "accepted_accuracy", "pages", "template_acc", "pages_per_s",
+            "latency_p50_s", "latency_p95_s", "by_type"} <= figures.keys()
+    assert figures["pages"] == 2 and figures["n"] > 20

@@ -1,0 +1,41 @@
+"""Field confidence and review routing: thresholds keep accepted fields right, issues always send to review."""
+
+import pytest
+
+from hotich.inference.fields.issues import issue
+from hotich.inference.routing import Outcome, RoutingPolicy, TypeThreshold, field_confidence, fit_thresholds
+
+
+def test_a_fields_confidence_is_the_chance_that_all_its_lines_are_right():
+    assert field_confidence([0.9, 0.5]) == pytest.approx(0.45)
+    assert field_confidence([]) == 1.0
+
+
+def test_thresholds_accept_the_most_confident_fields_while_they_stay_right():
+    # 300 right fields at high confidence, then a mixed band, then wrong ones at low confidence.
+    outcomes = [Outcome("date", 0.99 - i * 1e-4, False, True) for i in range(300)]
+    outcomes += [Outcome("date", 0.8, False, i % 2 == 0) for i in range(20)]
+    outcomes += [Outcome("date", 0.3, False, False) for _ in range(50)]
+    outcomes += [Outcome("date", 0.999, True, True) for _ in range(10)]  # flagged: reviewed whatever their confidence
+    chosen = fit_thresholds(outcomes)["date"]
+    assert chosen.threshold == pytest.approx(0.99 - 299 * 1e-4)
+    assert chosen.accepted_accuracy == 1.0 and chosen.n == 380
+    assert chosen.accepted_share == pytest.approx(300 / 380)
+
+
+def test_types_with_too_few_fields_or_no_safe_threshold_are_all_reviewed():
+    few = [Outcome("enum", 0.99, False, True) for _ in range(5)]
+    bad = [Outcome("name", 0.99, False, i % 3 != 0) for i in range(60)]
+    chosen = fit_thresholds(few + bad)
+    assert chosen["enum"].threshold is None and chosen["name"].threshold is None
+    assert chosen["name"].accepted_share == 0.0
+
+
+def test_policy_reviews_low_confidence_issues_and_unknown_types_but_not_informational_issues():
+    policy = RoutingPolicy(thresholds={"date": TypeThreshold(threshold=0.9, accepted_share=0.5, n=100)})
+    assert not policy.needs_review("date", 0.95, [])
+    assert policy.needs_review("date", 0.85, [])
+    assert policy.needs_review("date", 0.95, [issue("date_impossible")])
+    assert not policy.needs_review("date", 0.95, [issue("date_two_digit_year")])
+    assert policy.needs_review("name", 0.999, [])
+    assert RoutingPolicy().needs_review("date", 1.0, [])
