@@ -53,6 +53,10 @@ class FieldResult(BaseModel):
     bbox: BBox
     alternatives: list[Alternative] = Field(default_factory=list)
     issues: list[FieldIssue] = Field(default_factory=list)
+    unit: str | None = None
+    """For a place: the administrative unit it lies in today (commune and province in the 34-province
+    structure of 07/2025, "xã Đồng Thái, tỉnh Ninh Bình"), as the import's ĐVHC columns hold it; None when
+    the place names no unit that could be found."""
     struck_text: str | None = None
     """Text written and struck through in the cell before the value (a correction), if any."""
     lines: list[TextLineResult] = Field(default_factory=list)

@@ -55,6 +55,18 @@ def _grows_into() -> dict[str, tuple[str, ...]]:
 _GROWS_INTO = _grows_into()
 
 
+_NEG_INF = float("-inf")
+
+
+def _logaddexp(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) for Python floats."""
+    if a == _NEG_INF:
+        return b
+    if b == _NEG_INF:
+        return a
+    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """Probabilities over the last axis of `logits / temperature` (the card's calibration temperature)."""
     if not temperature > 0:
@@ -217,12 +229,21 @@ def beam_search(
     blank = codec.blank
     logp = np.log(np.maximum(probs.astype(np.float64), _TINY))
     allowed: dict[tuple[int, ...], bool] = {}
+    texts: dict[tuple[int, ...], str] = {(): ""}
+
+    def text_of(prefix: tuple[int, ...]) -> str:
+        if codec.units != "nfc":
+            return codec.decode(list(prefix)).text
+        # NFC labels are whole characters: a prefix's text is its parent's (always seen first) plus one.
+        if prefix not in texts:
+            texts[prefix] = texts[prefix[:-1]] + codec.alphabet[prefix[-1]]
+        return texts[prefix]
 
     def allows(prefix: tuple[int, ...]) -> bool:
         if constraint is None:
             return True
         if prefix not in allowed:
-            text = codec.decode(list(prefix)).text
+            text = text_of(prefix)
             if codec.units == "nfd" and text:
                 # Marks may still follow the last letter ("e" may become "ễ"): allowed if any letter it can still
                 # become is. Checking only the settled letters would keep dead ends ("Bx" for "Bê") that fill the beam.
@@ -232,9 +253,9 @@ def beam_search(
         return allowed[prefix]
 
     # Per prefix: log-probability of the frames so far ending in a blank, and ending in its last label.
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, -np.inf)}
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, _NEG_INF)}
     for t in range(len(probs)):
-        row = logp[t]
+        row = logp[t].tolist()  # Python floats: this loop is scalar arithmetic, and numpy scalars are slow at it
         labels = np.flatnonzero(probs[t] >= prune)
         if constraint is not None:
             # A field's value may be one the frames find unlikely (a misread digit): keep each frame's best
@@ -243,24 +264,24 @@ def beam_search(
         labels = labels[labels != blank].tolist()
         grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (p_blank, p_label) in beams.items():
-            total = np.logaddexp(p_blank, p_label)
-            here = grown.setdefault(prefix, [-np.inf, -np.inf])
-            here[0] = np.logaddexp(here[0], total + row[blank])
+            total = _logaddexp(p_blank, p_label)
+            here = grown.setdefault(prefix, [_NEG_INF, _NEG_INF])
+            here[0] = _logaddexp(here[0], total + row[blank])
             last = prefix[-1] if prefix else None
             if last is not None:
-                here[1] = np.logaddexp(here[1], p_label + row[last])
+                here[1] = _logaddexp(here[1], p_label + row[last])
             for label in labels:
                 extended = (*prefix, label)
                 if not allows(extended):
                     continue
                 # The same label again is a new character only after a blank; without one it merges (above).
                 source = p_blank if label == last else total
-                there = grown.setdefault(extended, [-np.inf, -np.inf])
-                there[1] = np.logaddexp(there[1], source + row[label])
-        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: np.logaddexp(*kv[1]))
+                there = grown.setdefault(extended, [_NEG_INF, _NEG_INF])
+                there[1] = _logaddexp(there[1], source + row[label])
+        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: _logaddexp(*kv[1]))
         beams = {prefix: (p_blank, p_label) for prefix, (p_blank, p_label) in best}
 
-    ranked = sorted(beams.items(), key=lambda kv: np.logaddexp(*kv[1]), reverse=True)
+    ranked = sorted(beams.items(), key=lambda kv: _logaddexp(*kv[1]), reverse=True)
     chosen: dict[str, list[int]] = {}
     for prefix, _ in ranked:
         text = codec.decode(list(prefix)).text

@@ -31,6 +31,8 @@ __all__ = ["UNKNOWN_TEMPLATE", "Pipeline", "line_quads"]
 
 UNKNOWN_TEMPLATE = "unknown"
 """template_id, book_type and era of a page no known template fits: nothing is read from it."""
+ALTERNATIVES_BELOW = 0.9
+"""Lines the greedy reading is less sure of than this get the beam search's alternatives."""
 
 
 def line_quads(polygon: np.ndarray, n: int) -> list[np.ndarray]:
@@ -116,13 +118,18 @@ class Pipeline:
         crops = [crop_field(image, line.quad) for line in lines]
         logits = self.recognizer.logits(crops, self.batch_size)
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
-        readings = decode_lines(logits, codec, temperature, beam_width=self.beam_width,
-                                constraints=[line.constraint for line in lines], alternatives=self.alternatives)
-        # Nothing the grammar or list allows fits the frames: keep what the frames say, field knowledge flags it.
-        unfit = [i for i, (line, r) in enumerate(zip(lines, readings, strict=True))
-                 if line.constraint is not None and not r.text and r.confidence == 0.0]
-        for i, r in zip(unfit, decode_lines([logits[i] for i in unfit], codec, temperature), strict=True):
-            readings[i] = r
+        readings = decode_lines(logits, codec, temperature)
+        # A beam search (ten times the cost of the greedy path) where it pays: inside a field's grammar or
+        # list, and for the alternatives a reviewer will be shown on lines the model is unsure of.
+        searched = [i for i, (line, r) in enumerate(zip(lines, readings, strict=True))
+                    if line.constraint is not None or r.confidence < ALTERNATIVES_BELOW]
+        beams = decode_lines([logits[i] for i in searched], codec, temperature, beam_width=self.beam_width,
+                             constraints=[lines[i].constraint for i in searched], alternatives=self.alternatives)
+        for i, r in zip(searched, beams, strict=True):
+            # Nothing the grammar or list allows fits the frames: keep what the frames say; field knowledge
+            # flags it.
+            if not (lines[i].constraint is not None and not r.text and r.confidence == 0.0):
+                readings[i] = r
         return readings
 
     def _records(self, template: Template, lines: list[_Line], readings: list[LineReading]) -> list[RecordResult]:
@@ -145,7 +152,7 @@ class Pipeline:
                                 ] if len(parts) == 1 else []
                 polygon = [(float(x), float(y)) for x, y in region.polygon]
                 fields.append(FieldResult(
-                    key=key, text=texts[key], value=value.value, confidence=confidence,
+                    key=key, text=texts[key], value=value.value, unit=value.unit, confidence=confidence,
                     needs_review=self.routing.needs_review(specs[key].type, confidence, value.issues),
                     polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=list(value.issues),
                     lines=[TextLineResult(polygon=[(float(x), float(y)) for x, y in line.quad], text=r.text)

@@ -48,6 +48,7 @@ class _Service:
     reader: PageReader
     jobs: BookJobs
     registry: CollectorRegistry
+    requests: Counter
 
 
 class JobStatus(BaseModel):
@@ -141,9 +142,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         reader_pipeline = pipeline or Pipeline(threads=settings.threads, providers=settings.providers or None)
         reader = PageReader(reader_pipeline, settings.max_concurrent_pages, settings.queue_size, registry)
         jobs = BookJobs(settings, sessions, reader)
-        app.state.service = _Service(settings, sessions, reader, jobs, registry)
-        app.state.requests = Counter("hotich_http_requests", "HTTP requests", ["method", "route", "status"],
-                                     registry=registry)
+        requests = Counter("hotich_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
+        app.state.service = _Service(settings, sessions, reader, jobs, registry, requests)
         jobs.start()  # also resumes books a previous process left half-read
         yield
         jobs.stop()
@@ -156,10 +156,10 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Callable) -> Any:
         response = await call_next(request)
-        route = request.scope.get("route")
-        if hasattr(request.app.state, "requests"):
-            request.app.state.requests.labels(request.method, getattr(route, "path", "other"),
-                                              str(response.status_code)).inc()
+        service: _Service | None = getattr(request.app.state, "service", None)
+        if service is not None:  # counted by route template, not by path: a job id is not a label
+            route = getattr(request.scope.get("route"), "path", "other")
+            service.requests.labels(request.method, route, str(response.status_code)).inc()
         return response
 
     @app.exception_handler(BadInput)

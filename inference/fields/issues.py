@@ -25,6 +25,7 @@ ISSUES: dict[str, str] = {
     "number_duplicate": "the same registration number appears twice",
     "age_implausible": "an age outside 0-120",
     "place_abbreviated": "unit words were abbreviated (X., H., TP.) and have been written out",
+    "place_not_found": "no administrative unit of that name was found (a misreading, or a name older than the lists)",
     "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",
     "date_after_registration": "an event dated after the day it was registered",
 }
@@ -37,6 +38,8 @@ class Reading:
 
     value: str | None
     issues: tuple[FieldIssue, ...] = ()
+    unit: str | None = None
+    """For places: the administrative unit today (`places.current_unit`)."""
 
 
 def issue(code: str, detail: str = "") -> FieldIssue:

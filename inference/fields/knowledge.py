@@ -133,4 +133,4 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
     for key, spec in specs.items():
         if readings[key].value is None and not spec.optional and not readings[key].issues:
             extra[key].append(issue("empty"))
-    return {key: Reading(r.value, (*r.issues, *extra[key])) if extra[key] else r for key, r in readings.items()}
+    return {key: Reading(r.value, (*r.issues, *extra[key]), r.unit) if extra[key] else r for key, r in readings.items()}

@@ -32,6 +32,8 @@ STT = "STT"
 """The row counter column, first in every import sheet."""
 NUMBER = "so"
 """The registration-number column."""
+UNIT_SUFFIX = "DVHC"
+"""A place column's companion holding the administrative unit (đơn vị hành chính) it lies in today."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,8 @@ def _field_cells(spec: FieldSpec, targets: tuple[str, ...], field: FieldResult) 
         value = str(GENDERS.get(value, value))
     elif spec.format == "date_words" and field.value is not None:
         value = _date_in_words(field.value)
-    return {targets[0]: value}
+    # A place's unit today goes to the sheet's "<column>DVHC" when it has one (nksNoiSinh -> nksNoiSinhDVHC).
+    return {targets[0]: value} | ({f"{targets[0]}{UNIT_SUFFIX}": field.unit} if field.unit else {})
 
 
 def _date_in_words(value: str) -> str:

@@ -227,6 +227,14 @@ def test_a_signature_fills_the_name_only_where_the_name_was_not_read(births):
     assert second.review == ()  # the unsure signature filled nothing
 
 
+def test_a_places_unit_today_fills_its_dvhc_column(births):
+    page = _pages(births)[0].model_copy(deep=True)
+    page.records[0].field("nks_noi_sinh").unit = "xã Đồng Thái, tỉnh Ninh Bình"
+    first, second = book_rows([page]).rows
+    assert first.cells["nksNoiSinhDVHC"] == "xã Đồng Thái, tỉnh Ninh Bình"
+    assert "nksNoiSinhDVHC" not in second.cells
+
+
 def test_blank_record_blocks_make_no_row(births):
     page = _pages(births)[0].model_copy(deep=True)
     for field in page.records[1].fields:

@@ -85,3 +85,16 @@ def test_numbers_down_a_book_follow_each_other_and_restart_each_year():
 def test_places(text, value, codes):
     reading = read_place(text)
     assert (reading.value, _codes(reading)) == (value, codes)
+
+
+@pytest.mark.parametrize(("text", "unit", "codes"), [
+    ("X. Yên Thành, H. Yên Mô, T. Ninh Bình", "xã Đồng Thái, tỉnh Ninh Bình", {"place_abbreviated"}),
+    ("Trạm y tế xã An Nhơn, xã An Nhơn, huyện Đạ Tẻh, tỉnh Lâm Đồng", "xã Đạ Tẻh, tỉnh Lâm Đồng", set()),
+    ("thôn 3, xã Diên Hồng, huyện Kim Động, tỉnh Hải Hưng", "xã Lương Bằng, tỉnh Hưng Yên", set()),
+    ("phường 3, quận 1, thành phố Hồ Chí Minh", "thành phố Hồ Chí Minh", set()),
+    ("xã Tân Tây, huyện Thạnh Hóa", None, set()),  # no province: a district name alone is ambiguous
+    ("xã Đức Hòa Hạ, quận Đức Hòa, tỉnh Hậu Nghĩa", None, {"place_not_found"}),  # an RVN province
+])  # fmt: skip
+def test_places_get_the_unit_they_lie_in_today_without_asking_the_network(text, unit, codes):
+    reading = read_place(text)
+    assert (reading.unit, _codes(reading)) == (unit, codes)
