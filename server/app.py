@@ -1,6 +1,6 @@
 """The HTTP API (FastAPI): read pages, list templates, health, readiness and Prometheus metrics, every route
 but /health behind an API key. `create_app()` builds it on the embedded defaults (`Settings.from_env`);
-`hotich serve` runs it under uvicorn. The OpenAPI docs are at /docs."""
+`hotich serve` runs it under uvicorn. The OpenAPI docs are at /docs?api_key=KEY."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, Security, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from pydantic import BaseModel
@@ -90,25 +92,38 @@ def _service(request: Request) -> _Service:
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
+def _admit(request: Request, key: str | None, role: str) -> ApiKey:
+    if not key:
+        raise HTTPException(401, "missing API key: send it in the X-API-Key header (an admin creates one with "
+                                 "`hotich keys create --role reader`)", headers={"WWW-Authenticate": "API-Key"})
+    with _service(request).sessions() as session:
+        record = find_key(session, key)
+    if record is None:
+        raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "API-Key"})
+    if not has_role(record, role):
+        raise HTTPException(403, f"this key's role is {record.role}; this needs {role} or above")
+    return record
+
+
 def require(role: str) -> Callable[..., ApiKey]:
-    """A dependency admitting keys of `role` or above."""
+    """A dependency admitting keys of `role` or above, sent as X-API-Key or `Authorization: Bearer`."""
 
     def check(request: Request, key: Annotated[str | None, Security(_api_key)] = None,
               authorization: Annotated[str | None, Header()] = None) -> ApiKey:
         if key is None and authorization and authorization.lower().startswith("bearer "):
             key = authorization[7:].strip()
-        if not key:
-            raise HTTPException(401, "missing API key: send it in the X-API-Key header (an admin creates one with "
-                                     "`hotich keys create --role reader`)", headers={"WWW-Authenticate": "API-Key"})
-        with _service(request).sessions() as session:
-            record = find_key(session, key)
-        if record is None:
-            raise HTTPException(401, "unknown or revoked API key", headers={"WWW-Authenticate": "API-Key"})
-        if not has_role(record, role):
-            raise HTTPException(403, f"this key's role is {record.role}; this needs {role} or above")
-        return record
+        return _admit(request, key, role)
 
     return check
+
+
+def _docs_reader(request: Request, key: Annotated[str | None, Security(_api_key)] = None,
+                 api_key: Annotated[str | None, Query(description="A key, for browsers that cannot send headers")]
+                 = None) -> str:
+    """The docs take the key from the query string too: a browser opening /docs?api_key=... sends no header."""
+    key = key or api_key
+    _admit(request, key, "reader")
+    return key
 
 
 def _upload_bytes(upload: UploadFile, limit_mb: float) -> bytes:
@@ -149,9 +164,18 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         jobs.stop()
         engine.dispose()
 
-    app = FastAPI(title="hotich-ocr", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="hotich-ocr", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None,
                   description="Reads handwritten Vietnamese civil-registry pages into field values with calibrated "
-                              "confidence and review flags.")
+                              "confidence and review flags. Every route but /health needs an API key (X-API-Key).")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(key: Annotated[str, Depends(_docs_reader)]) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(key: Annotated[str, Depends(_docs_reader)]) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=f"/openapi.json?{urlencode({'api_key': key})}", title="hotich-ocr API")
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next: Callable) -> Any:

@@ -52,7 +52,8 @@ def _post(client, key, data: bytes, name="page.png", content_type="image/png", *
 def test_health_needs_no_key_and_everything_else_does(service):
     client, keys = service
     assert client.get("/health").json() == {"status": "ok"}
-    for method, route in (("get", "/ready"), ("get", "/metrics"), ("get", "/v1/templates"), ("post", "/v1/pages")):
+    for method, route in (("get", "/ready"), ("get", "/metrics"), ("get", "/v1/templates"), ("post", "/v1/pages"),
+                          ("get", "/docs"), ("get", "/openapi.json"), ("post", "/v1/books"), ("get", "/v1/jobs/x")):
         response = getattr(client, method)(route)
         assert response.status_code == 401 and "X-API-Key" in response.json()["detail"]
         assert getattr(client, method)(route, headers={"X-API-Key": "htk_wrong"}).status_code == 401
@@ -166,3 +167,13 @@ def test_a_grayscale_jpeg_is_read_too(service, page):
     _, jpeg = cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 85])
     response = _post(client, keys["operator"], jpeg.tobytes(), "page.jpg", "image/jpeg")
     assert response.status_code == 200 and response.json()["template_id"] == page[0].template_id
+
+
+def test_the_openapi_docs_take_a_key_in_the_query_for_browsers(service):
+    client, keys = service
+    page = client.get("/docs", params={"api_key": keys["reader"]})
+    assert page.status_code == 200 and "swagger" in page.text.lower() and "/openapi.json?api_key=" in page.text
+    schema = client.get("/openapi.json", params={"api_key": keys["reader"]}).json()
+    assert {"/v1/pages", "/v1/books", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/export", "/v1/templates"} <= set(
+        schema["paths"])
+    assert client.get("/v1/templates", params={"api_key": keys["reader"]}).status_code == 401  # docs only

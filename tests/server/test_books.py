@@ -195,3 +195,15 @@ def test_a_book_read_offline_resumes_where_it_stopped(tmp_path, page_files):
     assert again.exit_code == 0, again.output
     assert results[0].stat().st_mtime_ns == kept and results[1].is_file()
     assert (out / "so-ket-hon.csv").is_file()
+
+
+def test_the_service_runs_on_postgresql_too(tmp_path, page_files, postgres_url):
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    with TestClient(create_app(settings, pipeline=Pipeline(threads=1))) as client:
+        with client.app.state.service.sessions() as session:
+            key = create_key(session, "operator", "postgres test")[1]
+        job = client.post("/v1/books", headers={"X-API-Key": key},
+                          files=[("book", (page_files[0][0], page_files[0][1], "image/png"))]).json()
+        assert _wait_done(client, key, job["id"])["done_pages"] == 1
+        pages = client.get(f"/v1/jobs/{job['id']}/export", headers={"X-API-Key": key}, params={"format": "json"})
+        assert pages.status_code == 200 and len(pages.json()) == 1
