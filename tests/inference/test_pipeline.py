@@ -2,6 +2,7 @@
 read, placed, normalised, scored and routed."""
 
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from hotich.cli import main
 from hotich.inference.fields.issues import ISSUES
 from hotich.inference.pipeline import UNKNOWN_TEMPLATE, Pipeline, line_quads
+from hotich.inference.recognizer import DEFAULT_MODEL_DIR
 from hotich.page import PageResult
 from hotich.templates import get_template
 
@@ -43,12 +45,24 @@ def test_a_page_comes_back_with_every_field_read_and_routed(pipeline, light_page
     assert all(i.code in ISSUES for f in fields for i in f.issues)
     assert all(len(f.lines) == template.field_lines(next(s for s in template.fields if s.key == f.key))
                for f in fields)
-    # Without routing thresholds in the card, every field goes to a person.
-    if not pipeline.routing.thresholds:
-        assert all(f.needs_review for f in fields)
+    # The shipped v0.3 model reads 36 of this page's 60 values right and accepts 16 (measured when it shipped).
     truth_values = {(r.index, f.key): f.value for r in truth.records for f in r.fields}
     right = sum(f.value == truth_values[(r.index, f.key)] for r in result.records for f in r.fields)
-    assert right >= 0.2 * len(fields)
+    assert right >= 0.45 * len(fields)
+    accepted = [f for r in result.records for f in r.fields if not f.needs_review]
+    assert accepted and sum(f.value == truth_values[(r.index, f.key)] for r in result.records for f in r.fields
+                            if not f.needs_review) >= 0.9 * len(accepted)
+
+
+def test_without_routing_thresholds_every_field_is_reviewed(light_pages_dir, tmp_path):
+    model = tmp_path / "recognizer"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    card = json.loads((model / "model.json").read_text(encoding="utf-8"))
+    card.pop("routing")
+    (model / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    truth = PageResult.model_validate_json(sorted(light_pages_dir.glob("*.json"))[0].read_text(encoding="utf-8"))
+    result = Pipeline(model, threads=1).read_page(cv2.imread(str(light_pages_dir / truth.image.filename)))
+    assert all(f.needs_review for r in result.records for f in r.fields)
     assert {"preprocess", "identify", "register", "recognise", "fields", "total"} <= set(result.timings_ms)
     assert set(result.model_versions) == {"recognizer", "identifier", "ruling"}
 
