@@ -478,6 +478,25 @@ def eval_pages(pages_dir: Path, model_dir: Path | None, threads: int | None, lim
         click.echo(row(field_type, f))
 
 
+@evaluate.command("places")
+@click.option("--n", "n", type=click.IntRange(min=1), default=2000, show_default=True, help="Places to read.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (keys n, found, right, places_per_s, by_period).")
+def eval_places(n: int, seed: int, as_json: bool) -> None:
+    """Places as pages of 1956-2024 wrote them (old province names included), read back to the commune and
+    province they lie in today: the share given a unit and the share given the right one, per period."""
+    from hotich.evaluation.places import evaluate_places
+
+    e = evaluate_places(n, seed)
+    if as_json:
+        click.echo(json.dumps(e.model_dump(), ensure_ascii=False, indent=1))
+        return
+    click.echo(f"all        {e.n:>5} places  unit found {e.found:7.2%}  right {e.right:7.2%}  "
+               f"({e.places_per_s:.0f} places/s)")
+    for period, f in e.by_period.items():
+        click.echo(f"{period:<10} {f.n:>5} places  unit found {f.found:7.2%}  right {f.right:7.2%}")
+
+
 @evaluate.command("units")
 @click.argument("datasets", nargs=-1, required=True)
 @click.option("--height", type=click.IntRange(min=8), default=32, show_default=True)

@@ -41,6 +41,9 @@ CONSTRAINED_LABELS = 32
 """Under a constraint, how many of each frame's most likely labels are tried whatever their probability."""
 _TINY = np.finfo(np.float64).tiny
 """Floor for probabilities before the log: every label stays reachable with a finite (very bad) score."""
+_TINY_PROB = 1e-30
+"""The beam search's floor for a frame's probabilities: every label stays reachable, and a frame's best
+prefix keeps a score the per-frame rescaling can divide by."""
 
 
 def _grows_into() -> dict[str, tuple[str, ...]]:
@@ -53,18 +56,6 @@ def _grows_into() -> dict[str, tuple[str, ...]]:
 
 
 _GROWS_INTO = _grows_into()
-
-
-_NEG_INF = float("-inf")
-
-
-def _logaddexp(a: float, b: float) -> float:
-    """log(exp(a) + exp(b)) for Python floats."""
-    if a == _NEG_INF:
-        return b
-    if b == _NEG_INF:
-        return a
-    return max(a, b) + math.log1p(math.exp(-abs(a - b)))
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -173,6 +164,10 @@ class Constraint(Protocol):
         """Is the complete `text` accepted?"""
         ...
 
+    def next_characters(self, prefix: str) -> frozenset[str] | None:
+        """The characters that may follow `prefix` (a superset is fine); None when any may."""
+        ...
+
 
 class Vocabulary:
     """A field's closed list (enumerations, place names): the text must be one entry."""
@@ -181,33 +176,45 @@ class Vocabulary:
         self.entries = frozenset(e for e in (nfc(e).strip() for e in entries) if e)
         if not self.entries:
             raise ValueError("a vocabulary needs at least one non-empty entry")
-        self._prefixes = frozenset(e[:i] for e in self.entries for i in range(len(e) + 1))
+        following: dict[str, set[str]] = {}
+        for entry in self.entries:
+            for i in range(len(entry) + 1):
+                following.setdefault(entry[:i], set()).update(entry[i : i + 1])
+        self._next = {prefix: frozenset(chars) for prefix, chars in following.items()}
 
     def allows(self, prefix: str) -> bool:
-        return prefix in self._prefixes
+        return prefix in self._next
 
     def accepts(self, text: str) -> bool:
         return text in self.entries
+
+    def next_characters(self, prefix: str) -> frozenset[str] | None:
+        return self._next.get(prefix, frozenset())
 
 
 class Pattern:
     """A field's grammar as a regular expression (dates: r"\\d{1,2}/\\d{1,2}/\\d{4}"), matched whole.
 
     Uses the `regex` module for its partial matches, which say whether a prefix can still become a match.
-    The pattern is NFC-normalised so literal Vietnamese letters in it match the NFC text.
+    The pattern is NFC-normalised so literal Vietnamese letters in it match the NFC text. `characters`, when
+    given, are all the characters a match can hold: the beam search then tries only those.
     """
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, characters: str | None = None) -> None:
         try:
             self._regex = regex.compile(nfc(pattern))
         except regex.error as e:
             raise ValueError(f"invalid field pattern {pattern!r}: {e}") from e
+        self._characters = frozenset(nfc(characters)) if characters is not None else None
 
     def allows(self, prefix: str) -> bool:
         return self._regex.fullmatch(prefix, partial=True) is not None
 
     def accepts(self, text: str) -> bool:
         return self._regex.fullmatch(text) is not None
+
+    def next_characters(self, prefix: str) -> frozenset[str] | None:
+        return self._characters
 
 
 def beam_search(
@@ -227,7 +234,6 @@ def beam_search(
     if beam_width < 1 or top_k < 1:
         raise ValueError("beam_width and top_k must be at least 1")
     blank = codec.blank
-    logp = np.log(np.maximum(probs.astype(np.float64), _TINY))
     allowed: dict[tuple[int, ...], bool] = {}
     texts: dict[tuple[int, ...], str] = {(): ""}
 
@@ -252,36 +258,61 @@ def beam_search(
                 allowed[prefix] = constraint.allows(text)
         return allowed[prefix]
 
-    # Per prefix: log-probability of the frames so far ending in a blank, and ending in its last label.
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (0.0, _NEG_INF)}
+    following: dict[tuple[int, ...], frozenset[int] | None] = {}
+
+    def next_labels(prefix: tuple[int, ...]) -> frozenset[int] | None:
+        """The labels the constraint lets follow `prefix` (NFC labels are characters); None: it cannot say."""
+        if prefix not in following:
+            chars = constraint.next_characters(text_of(prefix)) if constraint is not None else None
+            following[prefix] = None if chars is None or codec.units != "nfc" else frozenset(
+                codec.encode("".join(chars)))
+        return following[prefix]
+
+    # Per prefix: probability of the frames so far ending in a blank, and ending in its last label; in plain
+    # probabilities (additions, not log-sum-exps: the loop is scalar Python), rescaled every frame so that
+    # the best prefix has 1 and long lines do not underflow.
+    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
+    floored = np.maximum(probs.astype(np.float64), _TINY_PROB)
     for t in range(len(probs)):
-        row = logp[t].tolist()  # Python floats: this loop is scalar arithmetic, and numpy scalars are slow at it
-        labels = np.flatnonzero(probs[t] >= prune)
+        row = floored[t].tolist()  # Python floats: numpy scalars are slow at scalar arithmetic
+        frame = probs[t]
+        likely = np.flatnonzero(frame >= prune)
+        likely = likely[likely != blank]
+        if constraint is None and not likely.size:
+            # Only blanks and repeats: the same prefixes, rescored.
+            beams = {prefix: ((p_blank + p_label) * row[blank], p_label * row[prefix[-1]] if prefix else 0.0)
+                     for prefix, (p_blank, p_label) in beams.items()}
+            continue
         if constraint is not None:
-            # A field's value may be one the frames find unlikely (a misread digit): keep each frame's best
-            # few labels too, so the allowed reading is still reachable; the constraint prunes them.
-            labels = np.union1d(labels, np.argpartition(probs[t], -CONSTRAINED_LABELS)[-CONSTRAINED_LABELS:])
-        labels = labels[labels != blank].tolist()
+            # A field's value may be one the frames find unlikely (a misread digit): each frame's best few labels
+            # are tried too, whatever their probability; the constraint prunes them.
+            likely = np.union1d(likely, np.argpartition(frame, -CONSTRAINED_LABELS)[-CONSTRAINED_LABELS:])
+            likely = likely[likely != blank]
+        candidates = likely.tolist()
+        tried: dict[frozenset[int] | None, list[int]] = {}
         grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (p_blank, p_label) in beams.items():
-            total = _logaddexp(p_blank, p_label)
-            here = grown.setdefault(prefix, [_NEG_INF, _NEG_INF])
-            here[0] = _logaddexp(here[0], total + row[blank])
+            total = p_blank + p_label
+            here = grown.setdefault(prefix, [0.0, 0.0])
+            here[0] += total * row[blank]
             last = prefix[-1] if prefix else None
             if last is not None:
-                here[1] = _logaddexp(here[1], p_label + row[last])
-            for label in labels:
+                here[1] += p_label * row[last]
+            follow = next_labels(prefix)
+            if follow not in tried:
+                tried[follow] = candidates if follow is None else [label for label in candidates if label in follow]
+            for label in tried[follow]:
                 extended = (*prefix, label)
                 if not allows(extended):
                     continue
                 # The same label again is a new character only after a blank; without one it merges (above).
-                source = p_blank if label == last else total
-                there = grown.setdefault(extended, [_NEG_INF, _NEG_INF])
-                there[1] = _logaddexp(there[1], source + row[label])
-        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: _logaddexp(*kv[1]))
-        beams = {prefix: (p_blank, p_label) for prefix, (p_blank, p_label) in best}
+                there = grown.setdefault(extended, [0.0, 0.0])
+                there[1] += (p_blank if label == last else total) * row[label]
+        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
+        top = best[0][1][0] + best[0][1][1]
+        beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}
 
-    ranked = sorted(beams.items(), key=lambda kv: _logaddexp(*kv[1]), reverse=True)
+    ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
     chosen: dict[str, list[int]] = {}
     for prefix, _ in ranked:
         text = codec.decode(list(prefix)).text

@@ -18,7 +18,7 @@ import numpy as np
 
 from hotich.inference.decoding import Constraint
 from hotich.inference.fields.knowledge import field_constraint, read_record
-from hotich.inference.fields.numbers import check_sequence
+from hotich.inference.fields.numbers import check_sequence, sequence_neighbours
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
@@ -48,6 +48,8 @@ class _Line:
     region: FieldRegion
     quad: np.ndarray
     constraint: Constraint | None
+    whole: bool
+    """The field's only line: its alternatives are the field's."""
 
 
 class Pipeline:
@@ -61,7 +63,7 @@ class Pipeline:
     def __init__(self, recognizer_dir: Path | None = None, identifier_dir: Path | None = None,
                  ruling_dir: Path | None = None, *, threads: int | None = None,
                  providers: Sequence[str] | None = None, beam_width: int = 8, alternatives: int = 2,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 8) -> None:
         self.layout = LayoutDetector(identifier_dir, ruling_dir, threads=threads)
         self.recognizer = LineRecognizer(recognizer_dir, threads=threads, providers=providers)
         self.routing = RoutingPolicy.model_validate(self.recognizer.card.get("routing", {}))
@@ -109,26 +111,28 @@ class Pipeline:
             n = template.field_lines(spec)
             # A grammar or list constrains a whole value: it applies when the value is on one line.
             constraint = field_constraint(spec) if n == 1 else None
-            lines += [_Line(region, quad, constraint) for quad in line_quads(region.polygon, n)]
+            lines += [_Line(region, quad, constraint, n == 1) for quad in line_quads(region.polygon, n)]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> list[LineReading]:
-        if not lines:
-            return []
         crops = [crop_field(image, line.quad) for line in lines]
-        logits = self.recognizer.logits(crops, self.batch_size)
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
-        readings = decode_lines(logits, codec, temperature)
-        # A beam search (ten times the cost of the greedy path) where it pays: inside a field's grammar or
-        # list, and for the alternatives a reviewer will be shown on lines the model is unsure of.
-        searched = [i for i, (line, r) in enumerate(zip(lines, readings, strict=True))
-                    if line.constraint is not None or r.confidence < ALTERNATIVES_BELOW]
-        beams = decode_lines([logits[i] for i in searched], codec, temperature, beam_width=self.beam_width,
-                             constraints=[lines[i].constraint for i in searched], alternatives=self.alternatives)
-        for i, r in zip(searched, beams, strict=True):
-            # Nothing the grammar or list allows fits the frames: keep what the frames say; field knowledge
-            # flags it.
-            if not (lines[i].constraint is not None and not r.text and r.confidence == 0.0):
+        readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
+        for indices, logits in self.recognizer.batches(crops, self.batch_size):
+            greedy = decode_lines(logits, codec, temperature)
+            # A beam search (ten times the cost of the greedy path) where it pays: inside a field's grammar or
+            # list, and for the alternatives a reviewer will be shown on one-line fields the model is unsure of.
+            searched = [k for k, (i, r) in enumerate(zip(indices, greedy, strict=True))
+                        if lines[i].constraint is not None or (lines[i].whole and r.confidence < ALTERNATIVES_BELOW)]
+            beams = decode_lines([logits[k] for k in searched], codec, temperature, beam_width=self.beam_width,
+                                 constraints=[lines[indices[k]].constraint for k in searched],
+                                 alternatives=self.alternatives)
+            for k, r in zip(searched, beams, strict=True):
+                # Nothing the grammar or list allows fits the frames: keep what the frames say; field knowledge
+                # flags it.
+                if not (lines[indices[k]].constraint is not None and not r.text and r.confidence == 0.0):
+                    greedy[k] = r
+            for i, r in zip(indices, greedy, strict=True):
                 readings[i] = r
         return readings
 
@@ -142,12 +146,14 @@ class Pipeline:
             keys = [spec.key for spec in template.fields if (index, spec.key) in by_field]
             texts = {key: " ".join(r.text for _, r in by_field[(index, key)] if r.text) for key in keys}
             values = read_record(template, texts)
+            lines_right = {key: [r.confidence for _, r in by_field[(index, key)]] for key in keys}
             fields = []
             for key in keys:
                 parts = by_field[(index, key)]
                 region = parts[0][0].region
-                confidence = field_confidence([r.confidence for _, r in parts])
                 value = values[key]
+                confidence = field_confidence(lines_right[key], [field_confidence(lines_right[k])
+                                                                 for k in value.agrees_with])
                 alternatives = [Alternative(text=h.text, confidence=h.confidence) for h in parts[0][1].alternatives
                                 ] if len(parts) == 1 else []
                 polygon = [(float(x), float(y)) for x, y in region.polygon]
@@ -164,15 +170,21 @@ class Pipeline:
         return records
 
     def _check_numbers(self, template: Template, records: list[RecordResult]) -> None:
-        """Registration numbers rise by one down the page: a break is an issue on the number that breaks it."""
-        key = next((s.key for s in template.fields if s.source == "reg.number"), None)
-        if key is None:
+        """Registration numbers rise by one down the page: a break is an issue on the number that breaks it, and
+        a neighbour read one below or one above is a second reading of the same number."""
+        spec = next((s for s in template.fields if s.source == "reg.number"), None)
+        if spec is None:
             return
-        numbers = [next((f for f in r.fields if f.key == key), None) for r in records]
+        numbers = [next((f for f in r.fields if f.key == spec.key), None) for r in records]
         for field, found in zip(numbers, check_sequence([f.value if f else None for f in numbers]), strict=True):
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
+        own = [f.confidence if f is not None else 0.0 for f in numbers]
+        for field, fits in zip(numbers, sequence_neighbours([f.value if f else None for f in numbers]), strict=True):
+            if field is not None and fits:
+                field.confidence = field_confidence([field.confidence], [own[j] for j in fits])
+                field.needs_review = self.routing.needs_review(spec.type, field.confidence, field.issues)
 
 
 def _box_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

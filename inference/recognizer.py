@@ -8,7 +8,8 @@ a field's closed list or grammar when one is given.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -115,16 +116,31 @@ class LineRecognizer:
 
     def logits(self, images: Sequence[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
         """Raw logits (T_i, C) of each line (grayscale or BGR uint8), cut to its own frames, in input order."""
+        out: list[np.ndarray] = [np.empty(0)] * len(images)
+        for indices, logits in self.batches(images, batch_size):
+            for i, line_logits in zip(indices, logits, strict=True):
+                out[i] = line_logits
+        return out
+
+    def batches(self, images: Sequence[np.ndarray], batch_size: int = 32
+                ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
+        """The lines' logits a width-sorted batch at a time, as (input indices, logits): the next batch runs on
+        ONNX Runtime (which lets go of the GIL) while the caller decodes this one."""
         lines = [preprocess_line(_as_gray(image), self.height, self.max_width) for image in images]
-        order = np.argsort([line.shape[1] for line in lines], kind="stable")
-        out: list[np.ndarray] = [np.empty(0)] * len(lines)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        order = np.argsort([line.shape[1] for line in lines], kind="stable").tolist()
+        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def run(chunk: list[int]) -> list[np.ndarray]:
             batch, widths = pad_lines([lines[i] for i in chunk])
             logits, lengths = self.session.run(None, {"images": batch, "widths": widths})
-            for k, i in enumerate(chunk):
-                out[i] = logits[k, : int(lengths[k])]
-        return out
+            return [logits[k, : int(lengths[k])] for k in range(len(chunk))]
+
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            pending = [ahead.submit(run, chunk) for chunk in chunks[:1]]
+            for k, chunk in enumerate(chunks):
+                if k + 1 < len(chunks):
+                    pending.append(ahead.submit(run, chunks[k + 1]))
+                yield chunk, pending[k].result()
 
     def read(self, images: Sequence[np.ndarray], *, batch_size: int = 32, beam_width: int = 1,
              constraints: Sequence[Constraint | None] | None = None, alternatives: int = 0) -> list[LineReading]:

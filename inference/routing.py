@@ -1,7 +1,8 @@
 """Where a field's confidence is computed, and whether a person must look at it.
 
 A field's confidence is the calibrated probability that its whole value is right: the product of its
-lines' confidences (each line is right with its own probability, and all must be). A field goes to review
+lines' confidences (each line is right with its own probability, and all must be), raised when another field
+recording the same fact was read to the same value. A field goes to review
 when that confidence is under its field type's threshold, or when field knowledge found something wrong
 with it. Thresholds are chosen on validation pages (`fit_thresholds`, run by `hotich calibrate routing`)
 as the lowest confidence at which the fields accepted stay at least 99.5% correct, and stored in the
@@ -25,9 +26,15 @@ INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year"})
 TARGET_ACCURACY = 0.995
 
 
-def field_confidence(line_confidences: Sequence[float]) -> float:
-    """The probability that every line of the field is right; 1.0 for a field with no lines."""
-    return float(math.prod(line_confidences)) if line_confidences else 1.0
+def field_confidence(line_confidences: Sequence[float], agreeing: Sequence[float] = ()) -> float:
+    """The probability that every line of the field is right; 1.0 for a field with no lines.
+
+    `agreeing`: the confidences of the record's other fields that record the same fact and were read to the
+    same value (a birth date in digits and in words). Read independently, they are wrong together only if
+    both are misread the same way, so, as with double keying, the value is wrong only if every reading is.
+    """
+    own = float(math.prod(line_confidences)) if line_confidences else 1.0
+    return 1.0 - (1.0 - own) * math.prod(1.0 - c for c in agreeing)
 
 
 class TypeThreshold(BaseModel):

@@ -13,11 +13,13 @@ from hotich.text import nfc
 
 from .issues import Reading, issue
 
-__all__ = ["DATE_PATTERN", "YEAR_PATTERN", "read_date", "read_date_words", "read_year"]
+__all__ = ["DATE_CHARACTERS", "DATE_PATTERN", "YEAR_PATTERN", "read_date", "read_date_words", "read_year"]
 
 _SEP = r"\s*[./-]\s*"
 DATE_PATTERN = r"\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}[./-]\d{4}|\d{4}"
 """What a date field may hold, for constrained decoding: a full date, a month and year, or a year."""
+DATE_CHARACTERS = "0123456789./-"
+"""Every character DATE_PATTERN (and YEAR_PATTERN) can match."""
 YEAR_PATTERN = r"\d{4}|\d{2}"
 _FULL = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}}|\d{{2}})")
 _MONTH_YEAR = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{4}})")

@@ -40,6 +40,8 @@ class Reading:
     issues: tuple[FieldIssue, ...] = ()
     unit: str | None = None
     """For places: the administrative unit today (`places.current_unit`)."""
+    agrees_with: tuple[str, ...] = ()
+    """Keys of the record's other fields that record the same fact and were read to the same value."""
 
 
 def issue(code: str, detail: str = "") -> FieldIssue:

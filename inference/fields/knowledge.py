@@ -17,11 +17,11 @@ from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec, Template
 from hotich.text import nfc
 
-from .dates import DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
+from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
 from .names import read_name
-from .numbers import AGE_PATTERN, NUMBER_PATTERN, read_age, read_number
+from .numbers import AGE_CHARACTERS, AGE_PATTERN, NUMBER_CHARACTERS, NUMBER_PATTERN, read_age, read_number
 from .places import read_place
 
 __all__ = ["REGISTRATION_DATE", "field_constraint", "read_field", "read_record"]
@@ -71,13 +71,13 @@ def field_constraint(spec: FieldSpec) -> Constraint | None:
     """What a beam search may read in this field: the grammar of dates and numbers, the closed list of an
     enumeration; None for free text (names, places, notes)."""
     if spec.format == "date" or (spec.type == "date" and spec.format != "date_words"):
-        return Pattern(DATE_PATTERN)
+        return Pattern(DATE_PATTERN, DATE_CHARACTERS)
     if spec.format == "year":
-        return Pattern(YEAR_PATTERN)
+        return Pattern(YEAR_PATTERN, DATE_CHARACTERS)
     if spec.format == "age":
-        return Pattern(AGE_PATTERN)
+        return Pattern(AGE_PATTERN, AGE_CHARACTERS)
     if spec.format == "number":
-        return Pattern(NUMBER_PATTERN)
+        return Pattern(NUMBER_PATTERN, NUMBER_CHARACTERS)
     if spec.type == "enum" and spec.lexicon in LISTS:
         return Vocabulary(spellings(spec.lexicon))
     return None
@@ -114,6 +114,7 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
     readings = {key: read_field(spec, template, texts.get(key, ""), registered=registered)
                 for key, spec in specs.items()}
     extra: dict[str, list[FieldIssue]] = defaultdict(list)
+    agree: dict[str, list[str]] = defaultdict(list)
 
     by_source: dict[str, list[str]] = defaultdict(list)
     for key, spec in specs.items():
@@ -125,6 +126,9 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
                 detail = f"{a} {readings[a].value!r} but {b} {readings[b].value!r}"
                 extra[a].append(issue("fields_disagree", detail))
                 extra[b].append(issue("fields_disagree", detail))
+            elif readings[a].value.casefold() == readings[b].value.casefold():
+                agree[a].append(b)
+                agree[b].append(a)
     if registered is not None:
         for key, spec in specs.items():
             when = _as_date(readings[key].value) if spec.type == "date" else None
@@ -133,4 +137,5 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
     for key, spec in specs.items():
         if readings[key].value is None and not spec.optional and not readings[key].issues:
             extra[key].append(issue("empty"))
-    return {key: Reading(r.value, (*r.issues, *extra[key]), r.unit) if extra[key] else r for key, r in readings.items()}
+    return {key: Reading(r.value, (*r.issues, *extra[key]), r.unit, tuple(agree[key]))
+            if extra[key] or agree[key] else r for key, r in readings.items()}

@@ -9,11 +9,16 @@ from hotich.text import nfc
 
 from .issues import Reading, issue
 
-__all__ = ["AGE_PATTERN", "NUMBER_PATTERN", "check_sequence", "read_age", "read_number"]
+__all__ = [
+    "AGE_CHARACTERS", "AGE_PATTERN", "NUMBER_CHARACTERS", "NUMBER_PATTERN", "check_sequence", "read_age", "read_number",
+    "sequence_neighbours",
+]
 
 NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
 """What a registration-number field may hold, for constrained decoding: "37", "037", "37/2005"."""
+NUMBER_CHARACTERS = "0123456789/"
 AGE_PATTERN = r"\d{1,3}(?: tuổi)?"
+AGE_CHARACTERS = "0123456789 tuổi"
 _NUMBER = regex.compile(r"(?i)(?:số\s*)?(\d{1,5})(?:\s*/\s*(\d{2,4}))?")
 _AGE = regex.compile(r"(\d{1,3})(?:\s*tuổi)?", regex.IGNORECASE)
 
@@ -67,4 +72,18 @@ def check_sequence(numbers: list[str | None], previous: int | None = None) -> li
             seen.add(n)
             previous = n
         out.append(found)
+    return out
+
+
+def sequence_neighbours(numbers: list[str | None]) -> list[list[int]]:
+    """For each registration number read down a page, the positions next to it holding the number one below
+    (before it) or one above (after it): independent readings that put it where the sequence says."""
+    out: list[list[int]] = []
+    for k, text in enumerate(numbers):
+        fits = []
+        if text is not None and text.isdigit():
+            for j, step in ((k - 1, -1), (k + 1, 1)):
+                if 0 <= j < len(numbers) and numbers[j] == str(int(text) + step):
+                    fits.append(j)
+        out.append(fits)
     return out

@@ -3,15 +3,19 @@ out and unit words in lower case, as the import's free-text place columns hold t
 lies in today, which the import wants in a column of its own.
 
 Units have been merged, split and renamed for decades (most recently 07/2025: 63 provinces became 34, the
-districts went). `vietnamadminunits` maps the 63-province names (and many older ones) to today's; a place
-is looked up only when it names its province, because a bare district or commune name is ambiguous across
-the country ("huyện Thạnh Hóa" is not "tỉnh Thanh Hóa")."""
+districts went). `vietnamadminunits` maps the 63-province names to today's; older province names (the
+RVN's, the merged provinces of 1976–1991) come from our own table (`hotich.provinces`), which names the
+63-era provinces they may mean. A place is looked up only when it names its province, because a bare
+district or commune name is ambiguous across the country ("huyện Thạnh Hóa" is not "tỉnh Thanh Hóa")."""
 
 from __future__ import annotations
+
+import functools
 
 import regex
 from vietnamadminunits import ParseMode, convert_address, parse_address
 
+from hotich.provinces import name_before_2025, provinces_named
 from hotich.text import nfc
 
 from .issues import Reading, issue
@@ -54,12 +58,42 @@ def read_place(text: str) -> Reading:
 
 def current_unit(place: str) -> str | None:
     """The commune and province `place` lies in today ("xã Đồng Thái, tỉnh Ninh Bình"; the province alone
-    when its commune is not found), unit words in lower case; None when no province is found."""
+    when its commune is not found), unit words in lower case; None when no province is found.
+
+    A province named as a page of its year named it ("tỉnh Hà Nam Ninh" in 1985, "tỉnh Định Tường" in 1968)
+    is looked up as each province that bore the name; the one where the commune is found wins."""
     # Only the unit names are looked up. Given anything else (a hospital, a hamlet, a misread name it keeps
     # as a street), the converter asks an online geocoder where a split commune went: never from here.
-    units = ", ".join(p for p in (part.strip() for part in place.split(",")) if p.lower().startswith(UNIT_WORDS))
+    units = [p for p in (part.strip() for part in place.split(",")) if p.lower().startswith(UNIT_WORDS)]
+    if not units:
+        return None
+    district = next((_unit_name(p) for p in units[:-1] if _unit_name(p) != p and not _is_commune(p)), None)
+    bearers = provinces_named(units[-1], district)
+    if not bearers:
+        return _lookup(", ".join(units))
+    found = [f for f in dict.fromkeys(_lookup(", ".join([*units[:-1], name_before_2025(key)])) for key in bearers) if f]
+    with_commune = [f for f in found if ", " in f]
+    if len(with_commune) == 1:
+        return with_commune[0]
+    provinces = {f.rsplit(", ", 1)[-1] for f in found}
+    return provinces.pop() if len(provinces) == 1 else None
+
+
+def _unit_name(part: str) -> str:
+    """A unit's name without its unit word ("huyện Lý Nhân" -> "Lý Nhân")."""
+    lower = part.lower()
+    word = next((w for w in UNIT_WORDS if lower.startswith(w + " ")), None)
+    return part[len(word) + 1 :].strip() if word else part
+
+
+def _is_commune(part: str) -> bool:
+    return part.lower().startswith(("xã ", "phường ", "thị trấn ", "đặc khu "))
+
+
+@functools.lru_cache(maxsize=4096)
+def _lookup(units: str) -> str | None:
     try:
-        if not units or parse_address(units, mode=ParseMode.LEGACY, keep_street=True, level=3).street:
+        if parse_address(units, mode=ParseMode.LEGACY, keep_street=True, level=3).street:
             return None
         found = convert_address(units)
     except (ValueError, KeyError, IndexError):  # the lists' parser gives up on some texts

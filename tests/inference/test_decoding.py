@@ -139,6 +139,23 @@ def test_pattern_forces_digits_where_a_frame_prefers_a_letter():
     assert best.char_confidences[3] == pytest.approx(0.4)
 
 
+def test_constraints_say_which_characters_may_follow():
+    vocabulary = Vocabulary(["Kinh", "Khơ Mú", "Kinh"])
+    assert vocabulary.next_characters("") == {"K"} and vocabulary.next_characters("K") == {"i", "h"}
+    assert vocabulary.next_characters("Kinh") == frozenset() and vocabulary.next_characters("X") == frozenset()
+    assert Pattern(r"\d{4}").next_characters("19") is None
+    assert Pattern(r"\d{1,2}/\d{4}", "0123456789/").next_characters("1") == frozenset("0123456789/")
+
+
+def test_a_pattern_given_its_characters_reads_as_one_that_is_not():
+    codec = Codec.for_units("nfc")
+    probs = line(codec, "12/03/1987", ambiguous={3: {"O": 0.55, "0": 0.4}, 7: {"9": 0.5, "g": 0.45}})
+    date = r"\d{1,2}/\d{1,2}/\d{4}"
+    slow = beam_search(probs, codec, constraint=Pattern(date), top_k=3)
+    fast = beam_search(probs, codec, constraint=Pattern(date, "0123456789/"), top_k=3)
+    assert [h.text for h in fast] == [h.text for h in slow] and fast[0].text == "12/03/1987"
+
+
 def test_nothing_the_constraint_accepts_gives_no_hypothesis():
     codec = Codec.for_units("nfc")
     assert beam_search(line(codec, "Huế"), codec, constraint=Vocabulary(["Hà Nội"])) == []

@@ -11,6 +11,12 @@ def test_a_fields_confidence_is_the_chance_that_all_its_lines_are_right():
     assert field_confidence([]) == 1.0
 
 
+def test_a_field_another_field_agrees_with_is_wrong_only_if_both_are():
+    # Like double keying: a birth date read 0.8-sure in digits and 0.6-sure in words, to the same date.
+    assert field_confidence([0.8], [0.6]) == pytest.approx(1 - 0.2 * 0.4)
+    assert field_confidence([0.8], []) == pytest.approx(0.8)
+
+
 def test_thresholds_accept_the_most_confident_fields_while_they_stay_right():
     # 300 right fields at high confidence, then a mixed band, then wrong ones at low confidence.
     outcomes = [Outcome("date", 0.99 - i * 1e-4, False, True) for i in range(300)]

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hotich.provinces import load_provinces
+
 from . import admin
 from .admin import Unit
 from .sampling import Weighted, chance, choose
-from .tables import load
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _periods(rows: list) -> tuple[tuple[int, int, str], ...]:
 @functools.cache
 def provinces() -> dict[str, ProvinceInfo]:
     out = {}
-    for key, d in load("provinces").items():
+    for key, d in load_provinces().items():
         groups = {}
         for group in d.get("districts", []):
             for district in group["in"]:

@@ -4,7 +4,7 @@ import pytest
 
 from hotich.inference.fields.enums import LISTS, read_enum, spellings
 from hotich.inference.fields.names import is_vietnamese_syllable, read_name
-from hotich.inference.fields.numbers import check_sequence, read_age, read_number
+from hotich.inference.fields.numbers import check_sequence, read_age, read_number, sequence_neighbours
 from hotich.inference.fields.places import read_place
 from hotich.text import fold
 
@@ -75,6 +75,11 @@ def test_numbers_down_a_book_follow_each_other_and_restart_each_year():
     assert codes == [set(), set(), {"number_out_of_sequence"}, set(), set(), {"number_duplicate"}, set(), set()]
 
 
+def test_neighbours_read_one_below_and_one_above_back_a_number_up():
+    assert sequence_neighbours(["12", "13", "14", "16", None, "x", "18"]) == [[1], [0, 2], [1], [], [], [], []]
+    assert sequence_neighbours([]) == []
+
+
 @pytest.mark.parametrize(("text", "value", "codes"), [
     ("X. An Nhơn, H. Đạ Tẻh, T. Lâm Đồng", "xã An Nhơn, huyện Đạ Tẻh, tỉnh Lâm Đồng", {"place_abbreviated"}),
     ("Xã An Nhơn,Huyện Đạ Tẻh", "xã An Nhơn, huyện Đạ Tẻh", set()),
@@ -93,7 +98,14 @@ def test_places(text, value, codes):
     ("thôn 3, xã Diên Hồng, huyện Kim Động, tỉnh Hải Hưng", "xã Lương Bằng, tỉnh Hưng Yên", set()),
     ("phường 3, quận 1, thành phố Hồ Chí Minh", "thành phố Hồ Chí Minh", set()),
     ("xã Tân Tây, huyện Thạnh Hóa", None, set()),  # no province: a district name alone is ambiguous
-    ("xã Đức Hòa Hạ, quận Đức Hòa, tỉnh Hậu Nghĩa", None, {"place_not_found"}),  # an RVN province
+    # Provinces named as their year named them: the RVN's Hậu Nghĩa and Định Tường (1956–1975), the merged
+    # Cửu Long, Hà Nam Ninh and Hà Sơn Bình (1976–1991); Kim Sơn's commune is found in Ninh Bình only.
+    ("xã Đức Hòa Hạ, quận Đức Hòa, tỉnh Hậu Nghĩa", "xã Đức Hòa, tỉnh Tây Ninh", set()),
+    ("xã Tân Bình, quận Cai Lậy, tỉnh Định Tường", "phường Thanh Hòa, tỉnh Đồng Tháp", set()),
+    ("xã Long Hữu, thị xã Duyên Hải, tỉnh Cửu Long", "xã Long Hữu, tỉnh Vĩnh Long", set()),
+    ("xã Như Hòa, huyện Kim Sơn, tỉnh Hà Nam Ninh", "xã Quang Thiện, tỉnh Ninh Bình", set()),
+    ("xã Thụy An, huyện Ba Vì, tỉnh Hà Sơn Bình", "xã Quảng Oai, thành phố Hà Nội", set()),
+    ("tỉnh Nghệ Tĩnh", None, {"place_not_found"}),  # today's Nghệ An or Hà Tĩnh: nothing says which
 ])  # fmt: skip
 def test_places_get_the_unit_they_lie_in_today_without_asking_the_network(text, unit, codes):
     reading = read_place(text)

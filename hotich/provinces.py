@@ -1,0 +1,57 @@
+"""The 63 provinces of 1992–07/2025 and the names each of them, or a group of its districts, bore since 1955
+(`data/provinces.yaml`). The page generator writes a place as its year wrote it; field knowledge reads an
+old name ("tỉnh Hà Nam Ninh", 1976–1991) back to the provinces it may mean."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from hotich.text import nfc
+
+__all__ = ["load_provinces", "name_before_2025", "provinces_named"]
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster when available
+
+
+@functools.cache
+def load_provinces() -> dict[str, dict[str, Any]]:
+    """The table, keyed by vietnamadminunits' `provinceKey` (the file's header says what each entry holds)."""
+    text = resources.files("hotich").joinpath("data", "provinces.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=_Loader)
+
+
+def _key(name: str) -> str:
+    return " ".join(nfc(name).lower().split())
+
+
+@functools.cache
+def _bearers() -> dict[str, list[tuple[str, frozenset[str] | None]]]:
+    """A name as written -> the provinces that bore it, each with the districts that did (None: all of it)."""
+    out: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+    for key, entry in load_provinces().items():
+        for _, _, name in entry["names"]:
+            out.setdefault(_key(name), []).append((key, None))
+        for group in entry.get("districts") or []:
+            districts = frozenset(_key(d) for d in group["in"])
+            for _, _, name in group["names"]:
+                out.setdefault(_key(name), []).append((key, districts))
+    return out
+
+
+def provinces_named(name: str, district: str | None = None) -> list[str]:
+    """The provinces (keys) a page's province `name` ("tỉnh Nam Hà") may mean, in the table's order; a
+    `district` (its name without the unit word) rules out provinces where only other districts bore it."""
+    found = []
+    for key, districts in _bearers().get(_key(name), []):
+        if key not in found and (districts is None or district is None or _key(district) in districts):
+            found.append(key)
+    return found
+
+
+def name_before_2025(key: str) -> str:
+    """The province's name in the 63-province structure, which the administrative-unit lists know."""
+    return next(name for _, last, name in reversed(load_provinces()[key]["names"]) if last >= 2024)
