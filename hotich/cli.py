@@ -166,6 +166,23 @@ def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: P
                f"checkpoints in {result.checkpoint_dir}")
 
 
+@train.command("average")
+@click.argument("checkpoints", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The averaged checkpoint.")
+@click.option("--weight", "weights", type=click.FloatRange(min=0.0), multiple=True,
+              help="One per checkpoint, in order (default: equal).")
+def train_average(checkpoints: tuple[Path, ...], out: Path, weights: tuple[float, ...]) -> None:
+    """Average recogniser CHECKPOINTS weight by weight (e.g. a continued run and the model it started from:
+    the average often keeps the run's gain and undoes a loss on real handwriting), then export it."""
+    from hotich.training.averaging import average_checkpoints
+
+    try:
+        average_checkpoints(checkpoints, out, weights or None)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out}: the average of {len(checkpoints)} checkpoints")
+
+
 @train.command("layout")
 @_train_config("layout")
 @_resume

@@ -19,5 +19,4 @@ def open_session(path: Path, threads: int | None = None, providers: Sequence[str
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=list(providers or ["CPUExecutionProvider"]))
