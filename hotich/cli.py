@@ -173,7 +173,8 @@ def train_recognizer(config_path: Path, resume: bool, init: Path | None, data: P
               help="One per checkpoint, in order (default: equal).")
 def train_average(checkpoints: tuple[Path, ...], out: Path, weights: tuple[float, ...]) -> None:
     """Average recogniser CHECKPOINTS weight by weight (e.g. a continued run and the model it started from:
-    the average often keeps the run's gain and undoes a loss on real handwriting), then export it."""
+    the average often keeps the run's gain and undoes a loss on real handwriting); `hotich export recognizer`
+    turns the result into a shippable model."""
     from hotich.training.averaging import average_checkpoints
 
     try:
