@@ -39,6 +39,9 @@ __all__ = [
 
 CONSTRAINED_LABELS = 32
 """Under a constraint, how many of each frame's most likely labels are tried whatever their probability."""
+BLANK_FRAME = 0.99
+"""Under a constraint, a frame at least this sure that nothing is written there grows no prefix (on 40
+validation pages 0.99 read every field as 1.0 did, in less time)."""
 _TINY = np.finfo(np.float64).tiny
 """Floor for probabilities before the log: every label stays reachable with a finite (very bad) score."""
 _TINY_PROB = 1e-30
@@ -278,7 +281,7 @@ def beam_search(
         frame = probs[t]
         likely = np.flatnonzero(frame >= prune)
         likely = likely[likely != blank]
-        if constraint is None and not likely.size:
+        if not likely.size and (constraint is None or frame[blank] >= BLANK_FRAME):
             # Only blanks and repeats: the same prefixes, rescored.
             beams = {prefix: ((p_blank + p_label) * row[blank], p_label * row[prefix[-1]] if prefix else 0.0)
                      for prefix, (p_blank, p_label) in beams.items()}

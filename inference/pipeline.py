@@ -120,10 +120,11 @@ class Pipeline:
         readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
         for indices, logits in self.recognizer.batches(crops, self.batch_size):
             greedy = decode_lines(logits, codec, temperature)
-            # A beam search (ten times the cost of the greedy path) where it pays: inside a field's grammar or
-            # list, and for the alternatives a reviewer will be shown on one-line fields the model is unsure of.
+            # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
+            # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on
+            # one-line fields the model is unsure of.
             searched = [k for k, (i, r) in enumerate(zip(indices, greedy, strict=True))
-                        if lines[i].constraint is not None or (lines[i].whole and r.confidence < ALTERNATIVES_BELOW)]
+                        if _breaks(lines[i].constraint, r) or (lines[i].whole and r.confidence < ALTERNATIVES_BELOW)]
             beams = decode_lines([logits[k] for k in searched], codec, temperature, beam_width=self.beam_width,
                                  constraints=[lines[indices[k]].constraint for k in searched],
                                  alternatives=self.alternatives)
@@ -185,6 +186,11 @@ class Pipeline:
             if field is not None and fits:
                 field.confidence = field_confidence([field.confidence], [own[j] for j in fits])
                 field.needs_review = self.routing.needs_review(spec.type, field.confidence, field.issues)
+
+
+def _breaks(constraint: Constraint | None, reading: LineReading) -> bool:
+    """Does the greedy reading break its field's constraint? A blank line (read empty) breaks none."""
+    return constraint is not None and bool(reading.text) and not constraint.accepts(reading.text)
 
 
 def _box_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:

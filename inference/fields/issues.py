@@ -26,6 +26,7 @@ ISSUES: dict[str, str] = {
     "age_implausible": "an age outside 0-120",
     "place_abbreviated": "unit words were abbreviated (X., H., TP.) and have been written out",
     "place_not_found": "no administrative unit of that name was found (a misreading, or a name older than the lists)",
+    "place_ambiguous": "the old province name spans several of today's provinces and the place does not say which",
     "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",
     "date_after_registration": "an event dated after the day it was registered",
 }

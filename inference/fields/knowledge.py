@@ -7,6 +7,7 @@ dated event precedes `reg.date`).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -20,7 +21,7 @@ from hotich.text import nfc
 from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
-from .names import read_name
+from .names import NameWords, read_name
 from .numbers import AGE_CHARACTERS, AGE_PATTERN, NUMBER_CHARACTERS, NUMBER_PATTERN, read_age, read_number
 from .places import read_place
 
@@ -69,17 +70,25 @@ def read_field(spec: FieldSpec, template: Template, text: str, *, registered: da
 
 def field_constraint(spec: FieldSpec) -> Constraint | None:
     """What a beam search may read in this field: the grammar of dates and numbers, the closed list of an
-    enumeration; None for free text (names, places, notes)."""
-    if spec.format == "date" or (spec.type == "date" and spec.format != "date_words"):
+    enumeration, the syllables of a name; None for free text (places, notes)."""
+    return _constraint(spec.type, spec.format, spec.lexicon)
+
+
+@functools.cache
+def _constraint(kind: str, fmt: str, lexicon: str | None) -> Constraint | None:
+    """One constraint per kind of field, built once: a list's prefix table costs more than reading its field."""
+    if fmt == "date" or (kind == "date" and fmt != "date_words"):
         return Pattern(DATE_PATTERN, DATE_CHARACTERS)
-    if spec.format == "year":
+    if fmt == "year":
         return Pattern(YEAR_PATTERN, DATE_CHARACTERS)
-    if spec.format == "age":
+    if fmt == "age":
         return Pattern(AGE_PATTERN, AGE_CHARACTERS)
-    if spec.format == "number":
+    if fmt == "number":
         return Pattern(NUMBER_PATTERN, NUMBER_CHARACTERS)
-    if spec.type == "enum" and spec.lexicon in LISTS:
-        return Vocabulary(spellings(spec.lexicon))
+    if kind == "enum" and lexicon in LISTS:
+        return Vocabulary(spellings(lexicon))
+    if kind == "name":
+        return NameWords()
     return None
 
 

@@ -20,7 +20,7 @@ from hotich.text import nfc
 
 from .issues import Reading, issue
 
-__all__ = ["UNIT_WORDS", "current_unit", "read_place"]
+__all__ = ["UNIT_WORDS", "current_unit", "current_units", "read_place"]
 
 UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
 """Words that open an administrative unit's name, longest first so "thị xã" wins over "xã"."""
@@ -50,15 +50,24 @@ def read_place(text: str) -> Reading:
     value = ", ".join(p for p, _ in read)
     issues = [issue("place_abbreviated", value)] if any(a for _, a in read) else []
     names_province = read[-1][0].startswith(("tỉnh ", "thành phố "))
-    unit = current_unit(value) if names_province else None
-    if names_province and unit is None:
+    units = current_units(value) if names_province else []
+    if names_province and not units:
         issues.append(issue("place_not_found", value))
-    return Reading(value, tuple(issues), unit)
+    if len(units) > 1:
+        issues.append(issue("place_ambiguous", " or ".join(units)))
+    return Reading(value, tuple(issues), units[0] if len(units) == 1 else None)
 
 
 def current_unit(place: str) -> str | None:
     """The commune and province `place` lies in today ("xã Đồng Thái, tỉnh Ninh Bình"; the province alone
-    when its commune is not found), unit words in lower case; None when no province is found.
+    when its commune is not found), unit words in lower case; None when none is found, or several may be."""
+    units = current_units(place)
+    return units[0] if len(units) == 1 else None
+
+
+def current_units(place: str) -> list[str]:
+    """Every unit of today `place` may lie in: one when it is known, none when it is not found, several when
+    an old province name alone ("tỉnh Nghệ Tĩnh", 1976–1991) spans provinces of today and no commune says which.
 
     A province named as a page of its year named it ("tỉnh Hà Nam Ninh" in 1985, "tỉnh Định Tường" in 1968)
     is looked up as each province that bore the name; the one where the commune is found wins."""
@@ -66,17 +75,15 @@ def current_unit(place: str) -> str | None:
     # as a street), the converter asks an online geocoder where a split commune went: never from here.
     units = [p for p in (part.strip() for part in place.split(",")) if p.lower().startswith(UNIT_WORDS)]
     if not units:
-        return None
+        return []
     district = next((_unit_name(p) for p in units[:-1] if _unit_name(p) != p and not _is_commune(p)), None)
     bearers = provinces_named(units[-1], district)
     if not bearers:
-        return _lookup(", ".join(units))
+        found = _lookup(", ".join(units))
+        return [found] if found else []
     found = [f for f in dict.fromkeys(_lookup(", ".join([*units[:-1], name_before_2025(key)])) for key in bearers) if f]
     with_commune = [f for f in found if ", " in f]
-    if len(with_commune) == 1:
-        return with_commune[0]
-    provinces = {f.rsplit(", ", 1)[-1] for f in found}
-    return provinces.pop() if len(provinces) == 1 else None
+    return with_commune or list(dict.fromkeys(f.rsplit(", ", 1)[-1] for f in found))
 
 
 def _unit_name(part: str) -> str:

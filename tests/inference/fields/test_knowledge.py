@@ -9,6 +9,7 @@ from hotich.datasets.lines import read_line_folder
 from hotich.inference.decoding import Pattern, Vocabulary
 from hotich.inference.fields.enums import LISTS
 from hotich.inference.fields.knowledge import field_constraint, read_field, read_record
+from hotich.inference.fields.names import NameWords
 from hotich.page import PageResult
 from hotich.templates.loader import get_template, list_templates
 
@@ -97,7 +98,7 @@ def test_constraints_follow_the_field_kind():
             kinds[(spec.type, spec.format, spec.lexicon)] = field_constraint(spec)
     assert isinstance(kinds[("date", "date", "date")], Pattern)
     assert isinstance(kinds[("enum", "plain", "ethnicity")], Vocabulary)
-    assert kinds[("name", "title", "person_name")] is None
+    assert isinstance(kinds[("name", "title", "person_name")], NameWords)
     assert kinds[("text", "date_words", "date_words")] is None
 
 

@@ -5,7 +5,7 @@ import pytest
 from hotich.inference.fields.enums import LISTS, read_enum, spellings
 from hotich.inference.fields.names import is_vietnamese_syllable, read_name
 from hotich.inference.fields.numbers import check_sequence, read_age, read_number, sequence_neighbours
-from hotich.inference.fields.places import read_place
+from hotich.inference.fields.places import current_units, read_place
 from hotich.text import fold
 
 
@@ -105,8 +105,16 @@ def test_places(text, value, codes):
     ("xã Long Hữu, thị xã Duyên Hải, tỉnh Cửu Long", "xã Long Hữu, tỉnh Vĩnh Long", set()),
     ("xã Như Hòa, huyện Kim Sơn, tỉnh Hà Nam Ninh", "xã Quang Thiện, tỉnh Ninh Bình", set()),
     ("xã Thụy An, huyện Ba Vì, tỉnh Hà Sơn Bình", "xã Quảng Oai, thành phố Hà Nội", set()),
-    ("tỉnh Nghệ Tĩnh", None, {"place_not_found"}),  # today's Nghệ An or Hà Tĩnh: nothing says which
+    ("tỉnh Nghệ Tĩnh", None, {"place_ambiguous"}),  # today's Nghệ An or Hà Tĩnh: nothing says which
+    ("tỉnh Bình Trị Thiên", None, {"place_ambiguous"}),
+    ("T. Hà Nam Ninh", "tỉnh Ninh Bình", {"place_abbreviated"}),  # its three provinces are one again since 2025
+    ("xã Đông Phong, tỉnh Xyz", None, {"place_not_found"}),
 ])  # fmt: skip
 def test_places_get_the_unit_they_lie_in_today_without_asking_the_network(text, unit, codes):
     reading = read_place(text)
     assert (reading.unit, _codes(reading)) == (unit, codes)
+
+
+def test_an_ambiguous_old_province_names_the_provinces_it_may_be_today():
+    assert current_units("tỉnh Nghệ Tĩnh") == ["tỉnh Nghệ An", "tỉnh Hà Tĩnh"]
+    assert "tỉnh Nghệ An or tỉnh Hà Tĩnh" in read_place("tỉnh Nghệ Tĩnh").issues[0].message
