@@ -18,7 +18,7 @@ import numpy as np
 
 from hotich.inference.decoding import Constraint
 from hotich.inference.fields.knowledge import field_constraint, read_record
-from hotich.inference.fields.numbers import check_sequence, sequence_neighbours
+from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
@@ -171,8 +171,11 @@ class Pipeline:
         return records
 
     def _check_numbers(self, template: Template, records: list[RecordResult]) -> None:
-        """Registration numbers rise by one down the page: a break is an issue on the number that breaks it, and
-        a neighbour read one below or one above is a second reading of the same number."""
+        """Registration numbers rise by one down the page: a break is an issue on the number that breaks it.
+
+        Neighbours that do follow each other do not raise each other's confidence: one hand wrote them, and
+        its shared digits are misread alike (85, 86, 87 read as 05, 06, 07 still rise by one).
+        """
         spec = next((s for s in template.fields if s.source == "reg.number"), None)
         if spec is None:
             return
@@ -181,11 +184,6 @@ class Pipeline:
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
-        own = [f.confidence if f is not None else 0.0 for f in numbers]
-        for field, fits in zip(numbers, sequence_neighbours([f.value if f else None for f in numbers]), strict=True):
-            if field is not None and fits:
-                field.confidence = field_confidence([field.confidence], [own[j] for j in fits])
-                field.needs_review = self.routing.needs_review(spec.type, field.confidence, field.issues)
 
 
 def _breaks(constraint: Constraint | None, reading: LineReading) -> bool:

@@ -11,7 +11,6 @@ from .issues import Reading, issue
 
 __all__ = [
     "AGE_CHARACTERS", "AGE_PATTERN", "NUMBER_CHARACTERS", "NUMBER_PATTERN", "check_sequence", "read_age", "read_number",
-    "sequence_neighbours",
 ]
 
 NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
@@ -56,34 +55,24 @@ def read_age(text: str) -> Reading:
 def check_sequence(numbers: list[str | None], previous: int | None = None) -> list[list[FieldIssue]]:
     """Issues of each registration number read down a page (or a book), in order: each should be the one
     before it plus one, or 1 where a new year starts. `previous` is the number before the first (the last of
-    the previous page). Unread numbers (None) are skipped and break no chain."""
-    out: list[list[FieldIssue]] = []
+    the previous page); without it the first number is checked against the one after it instead. Unread
+    numbers (None) are skipped and break no chain."""
+    read = [int(t) if t is not None and t.isdigit() else None for t in numbers]
+    out: list[list[FieldIssue]] = [[] for _ in numbers]
     seen: set[int] = set()
-    for text in numbers:
-        found: list[FieldIssue] = []
-        if text is not None and text.isdigit():
-            n = int(text)
-            if n == 1:
-                seen.clear()  # a new year: numbers start again
-            if n in seen:
-                found.append(issue("number_duplicate", text))
-            elif previous is not None and n not in (previous + 1, 1):
-                found.append(issue("number_out_of_sequence", f"{n} after {previous}"))
-            seen.add(n)
-            previous = n
-        out.append(found)
-    return out
-
-
-def sequence_neighbours(numbers: list[str | None]) -> list[list[int]]:
-    """For each registration number read down a page, the positions next to it holding the number one below
-    (before it) or one above (after it): independent readings that put it where the sequence says."""
-    out: list[list[int]] = []
-    for k, text in enumerate(numbers):
-        fits = []
-        if text is not None and text.isdigit():
-            for j, step in ((k - 1, -1), (k + 1, 1)):
-                if 0 <= j < len(numbers) and numbers[j] == str(int(text) + step):
-                    fits.append(j)
-        out.append(fits)
+    for k, n in enumerate(read):
+        if n is None:
+            continue
+        if n == 1:
+            seen.clear()  # a new year: numbers start again
+        if n in seen:
+            out[k].append(issue("number_duplicate", str(n)))
+        elif previous is not None and n not in (previous + 1, 1):
+            out[k].append(issue("number_out_of_sequence", f"{n} after {previous}"))
+        elif previous is None:
+            after = next((m for m in read[k + 1:] if m is not None), None)
+            if after is not None and after not in (n + 1, 1):
+                out[k].append(issue("number_out_of_sequence", f"{n} before {after}"))
+        seen.add(n)
+        previous = n
     return out

@@ -45,7 +45,7 @@ def test_a_page_comes_back_with_every_field_read_and_routed(pipeline, light_page
     assert all(i.code in ISSUES for f in fields for i in f.issues)
     assert all(len(f.lines) == template.field_lines(next(s for s in template.fields if s.key == f.key))
                for f in fields)
-    # The shipped v0.4 model reads 35 of this page's 60 values right and accepts 19, all right (measured at ship).
+    # The shipped v0.5 model reads 37 of this page's 60 values right and accepts 18, all right (measured at ship).
     truth_values = {(r.index, f.key): f.value for r in truth.records for f in r.fields}
     right = sum(f.value == truth_values[(r.index, f.key)] for r in result.records for f in r.fields)
     assert right >= 0.45 * len(fields)

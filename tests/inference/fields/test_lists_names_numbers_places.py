@@ -4,7 +4,7 @@ import pytest
 
 from hotich.inference.fields.enums import LISTS, read_enum, spellings
 from hotich.inference.fields.names import is_vietnamese_syllable, read_name
-from hotich.inference.fields.numbers import check_sequence, read_age, read_number, sequence_neighbours
+from hotich.inference.fields.numbers import check_sequence, read_age, read_number
 from hotich.inference.fields.places import current_units, read_place
 from hotich.text import fold
 
@@ -75,9 +75,11 @@ def test_numbers_down_a_book_follow_each_other_and_restart_each_year():
     assert codes == [set(), set(), {"number_out_of_sequence"}, set(), set(), {"number_duplicate"}, set(), set()]
 
 
-def test_neighbours_read_one_below_and_one_above_back_a_number_up():
-    assert sequence_neighbours(["12", "13", "14", "16", None, "x", "18"]) == [[1], [0, 2], [1], [], [], [], []]
-    assert sequence_neighbours([]) == []
+def test_the_first_number_of_a_page_is_checked_against_the_next():
+    codes = [{i.code for i in found} for found in check_sequence(["1", "12", "13", None])]
+    assert codes == [{"number_out_of_sequence"}, {"number_out_of_sequence"}, set(), set()]
+    assert check_sequence(["81", None, "82"]) == [[], [], []]
+    assert check_sequence(["90", "1"]) == [[], []]
 
 
 @pytest.mark.parametrize(("text", "value", "codes"), [
