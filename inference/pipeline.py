@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hotich.inference.decoding import Constraint
-from hotich.inference.fields.knowledge import field_constraint, read_record
+from hotich.inference.decoding import Constraint, Pattern
+from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, page_year
+from hotich.inference.fields.issues import FieldIssue, issue
+from hotich.inference.fields.knowledge import REGISTRATION_DATE, field_constraint, read_field, read_record
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
@@ -50,6 +52,8 @@ class _Line:
     constraint: Constraint | None
     whole: bool
     """The field's only line: its alternatives are the field's."""
+    page_dated: bool = False
+    """A registration date in digits on one line: its year is read against the page's (`_within_page_year`)."""
 
 
 class Pipeline:
@@ -92,10 +96,11 @@ class Pipeline:
         template = get_template(layout.template_id)
         tick = time.perf_counter()
         lines = self._lines(layout, template)
-        readings = self._recognise(image, lines)
+        readings, dated = self._recognise(image, lines)
         timings["recognise"] = (time.perf_counter() - tick) * 1000
         tick = time.perf_counter()
-        records = self._records(template, lines, readings)
+        found = self._within_page_year(template, lines, readings, dated)
+        records = self._records(template, lines, readings, found)
         timings["fields"] = (time.perf_counter() - tick) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         confidence = dict(layout.identification.top3).get(layout.template_id, 0.0)
@@ -111,14 +116,18 @@ class Pipeline:
             n = template.field_lines(spec)
             # A grammar or list constrains a whole value: it applies when the value is on one line.
             constraint = field_constraint(spec) if n == 1 else None
-            lines += [_Line(region, quad, constraint, n == 1) for quad in line_quads(region.polygon, n)]
+            dated = n == 1 and spec.source == REGISTRATION_DATE and spec.format == "date"
+            lines += [_Line(region, quad, constraint, n == 1, dated) for quad in line_quads(region.polygon, n)]
         return lines
 
-    def _recognise(self, image: np.ndarray, lines: list[_Line]) -> list[LineReading]:
+    def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
+        """Every line's reading, and the logits of the registration dates, which the page's year may re-read."""
         crops = [crop_field(image, line.quad) for line in lines]
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
+        dated: dict[int, np.ndarray] = {}
         for indices, logits in self.recognizer.batches(crops, self.batch_size):
+            dated |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True) if lines[i].page_dated}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
             # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on
@@ -135,13 +144,43 @@ class Pipeline:
                     greedy[k] = r
             for i, r in zip(indices, greedy, strict=True):
                 readings[i] = r
-        return readings
+        return readings, dated
 
-    def _records(self, template: Template, lines: list[_Line], readings: list[LineReading]) -> list[RecordResult]:
+    def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                          dated: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
+        """Registration dates down a page fall within weeks of each other: a date read in another year than
+        most of the page's is searched again within that year (or the next, for a page that spans New Year).
+        Its reading is replaced when the frames allow one there, and the date flagged for review when they do
+        not. Returns the issue of each line it touched."""
+        specs = {spec.key: spec for spec in template.fields}
+        values = {i: read_field(specs[lines[i].region.key], template, readings[i].text).value for i in dated}
+        year = page_year(list(values.values()))
+        if year is None:
+            return {}
+        constraint = Pattern(date_pattern_in([year, year + 1]), DATE_CHARACTERS)
+        found = {}
+        for i, value in values.items():
+            if value is None or value[-4:] in (str(year), str(year + 1)):
+                continue
+            again = decode_lines([dated[i]], self.recognizer.codec, self.recognizer.temperature,
+                                 beam_width=self.beam_width, constraints=[constraint],
+                                 alternatives=self.alternatives)[0]
+            if again.text:
+                found[i] = issue("date_page_year", f"{year}; the frames alone read {readings[i].text!r}")
+                readings[i] = again
+            else:
+                found[i] = issue("date_not_page_year", f"{value} on a page of {year}")
+        return found
+
+    def _records(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                 line_issues: dict[int, FieldIssue]) -> list[RecordResult]:
         specs = {spec.key: spec for spec in template.fields}
         by_field: dict[tuple[int, str], list[tuple[_Line, LineReading]]] = {}
-        for line, reading in zip(lines, readings, strict=True):
+        noted: dict[tuple[int, str], list[FieldIssue]] = {}
+        for k, (line, reading) in enumerate(zip(lines, readings, strict=True)):
             by_field.setdefault((line.region.record, line.region.key), []).append((line, reading))
+            if k in line_issues:
+                noted.setdefault((line.region.record, line.region.key), []).append(line_issues[k])
         records = []
         for index in sorted({record for record, _ in by_field}):
             keys = [spec.key for spec in template.fields if (index, spec.key) in by_field]
@@ -153,6 +192,7 @@ class Pipeline:
                 parts = by_field[(index, key)]
                 region = parts[0][0].region
                 value = values[key]
+                issues = [*value.issues, *noted.get((index, key), [])]
                 confidence = field_confidence(lines_right[key], [field_confidence(lines_right[k])
                                                                  for k in value.agrees_with])
                 alternatives = [Alternative(text=h.text, confidence=h.confidence) for h in parts[0][1].alternatives
@@ -160,8 +200,8 @@ class Pipeline:
                 polygon = [(float(x), float(y)) for x, y in region.polygon]
                 fields.append(FieldResult(
                     key=key, text=texts[key], value=value.value, unit=value.unit, confidence=confidence,
-                    needs_review=self.routing.needs_review(specs[key].type, confidence, value.issues),
-                    polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=list(value.issues),
+                    needs_review=self.routing.needs_review(specs[key].type, confidence, issues),
+                    polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=issues,
                     lines=[TextLineResult(polygon=[(float(x), float(y)) for x, y in line.quad], text=r.text)
                            for line, r in parts]))
             points = [p for f in fields for p in f.polygon]

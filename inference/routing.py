@@ -21,7 +21,7 @@ from hotich.page import FieldIssue
 
 __all__ = ["INFORMATIONAL", "Outcome", "RoutingPolicy", "TypeThreshold", "field_confidence", "fit_thresholds"]
 
-INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year"})
+INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year", "date_page_year"})
 """Issues that explain how a value was normalised; they alone do not send a field to review."""
 TARGET_ACCURACY = 0.995
 

@@ -4,6 +4,8 @@ yyyy)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 
 import regex
@@ -13,11 +15,18 @@ from hotich.text import nfc
 
 from .issues import Reading, issue
 
-__all__ = ["DATE_CHARACTERS", "DATE_PATTERN", "YEAR_PATTERN", "read_date", "read_date_words", "read_year"]
+__all__ = [
+    "DATE_CHARACTERS", "DATE_PATTERN", "YEAR_PATTERN", "date_pattern_in", "page_year", "read_date", "read_date_words",
+    "read_year",
+]
 
 _SEP = r"\s*[./-]\s*"
-DATE_PATTERN = r"\d{1,2}[./-]\d{1,2}[./-](?:\d{4}|\d{2})|\d{1,2}[./-]\d{4}|\d{4}"
-"""What a date field may hold, for constrained decoding: a full date, a month and year, or a year."""
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MONTH = r"(?:0?[1-9]|1[0-2])"
+_YEAR4 = r"(?:1[89]\d\d|20\d\d)"
+DATE_PATTERN = rf"{_DAY}[./-]{_MONTH}[./-](?:{_YEAR4}|\d{{2}})|{_MONTH}[./-]{_YEAR4}|{_YEAR4}"
+"""What a date field may hold, for constrained decoding: a full date, a month and year, or a year, with days
+1-31, months 1-12 and years 1800-2099, so that a misread "21/15/2023" is searched again among dates."""
 DATE_CHARACTERS = "0123456789./-"
 """Every character DATE_PATTERN (and YEAR_PATTERN) can match."""
 YEAR_PATTERN = r"\d{4}|\d{2}"
@@ -103,3 +112,20 @@ def read_date_words(text: str) -> Reading:
     if when is None:
         return Reading(None, (issue("date_words_unreadable", repr(text)),))
     return Reading(when.strftime("%d.%m.%Y"))
+
+
+def page_year(values: Sequence[str | None]) -> int | None:
+    """The year most of a page's registration dates (normalised values, in any order) were read in: a page
+    of a register covers weeks, rarely more. None unless one year is read at least twice and more often than
+    any other."""
+    counts = Counter(v[-4:] for v in values if v is not None and v[-4:].isdigit())
+    ranked = counts.most_common(2)
+    if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return int(ranked[0][0])
+
+
+def date_pattern_in(years: Sequence[int]) -> str:
+    """DATE_PATTERN's full dates, with the year (four or two digits) one of `years`."""
+    written = "|".join(sorted({f"{y:04d}" for y in years} | {f"{y % 100:02d}" for y in years}, key=len, reverse=True))
+    return rf"{_DAY}[./-]{_MONTH}[./-](?:{written})"

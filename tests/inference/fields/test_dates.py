@@ -3,8 +3,16 @@
 from datetime import date
 
 import pytest
+import regex
 
-from hotich.inference.fields.dates import read_date, read_date_words, read_year
+from hotich.inference.fields.dates import (
+    DATE_PATTERN,
+    date_pattern_in,
+    page_year,
+    read_date,
+    read_date_words,
+    read_year,
+)
 from hotich.numwords import date_to_words
 
 
@@ -53,3 +61,19 @@ def test_years_and_dates_in_words():
     assert read_date_words(date_to_words(date(2008, 8, 27), thousand="ngàn", linh="lẻ")).value == "27.08.2008"
     assert read_date_words("Ngày Mồng Năm Tháng Tư Năm Một Nghìn Chín Trăm Chín Mươi").value == "05.04.1990"
     assert _codes(read_date_words("ngày hai tháng")) == {"date_words_unreadable"}
+
+
+@pytest.mark.parametrize(("text", "allowed"), [
+    ("05/03/1972", True), ("5-3-72", True), ("03.1972", True), ("1972", True),
+    ("21/15/2023", False), ("0/10/2005", False), ("35/11/2005", False), ("12.18/1017", False), ("13.2005", False),
+])  # fmt: skip
+def test_the_date_grammar_holds_only_days_months_and_years_that_exist(text, allowed):
+    assert (regex.fullmatch(DATE_PATTERN, text) is not None) == allowed
+
+
+def test_a_page_year_is_the_one_most_of_its_registration_dates_were_read_in():
+    assert page_year(["12.11.1969", "19.11.1969", "21.11.1963", None, "1969"]) == 1969
+    assert page_year(["12.11.1969", "21.11.1963"]) is None  # no year read twice
+    assert page_year(["12.11.1969", "19.11.1969", "21.11.1963", "22.11.1963"]) is None  # a tie
+    within = regex.compile(date_pattern_in([1969, 1970]))
+    assert within.fullmatch("21/11/1969") and within.fullmatch("2-1-70") and not within.fullmatch("21/11/1963")
