@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from hotich.evaluation.layout import read_page, truth_files
 from hotich.inference.pipeline import Pipeline
-from hotich.inference.routing import INFORMATIONAL, Outcome
+from hotich.inference.routing import INFORMATIONAL, Outcome, routing_class
 from hotich.page import PageResult
 from hotich.templates import get_template
 
@@ -54,7 +54,7 @@ def _figures(outcomes: list[tuple[Outcome, bool]]) -> FieldFigures:
 
 def score_page(result: PageResult, truth: PageResult) -> list[tuple[Outcome, bool]]:
     """(outcome, accepted) of every field of the page, truth fields first."""
-    types = {spec.key: spec.type for spec in get_template(truth.template_id).fields}
+    types = {spec.key: routing_class(spec) for spec in get_template(truth.template_id).fields}
     read = {(r.index, f.key): f for r in result.records for f in r.fields} if result.template_id == truth.template_id \
         else {}
     scored = []
@@ -69,7 +69,8 @@ def score_page(result: PageResult, truth: PageResult) -> list[tuple[Outcome, boo
                                not got.needs_review))
     for got in read.values():
         if got.value is not None:
-            scored.append((Outcome(types.get(got.key, "text"), got.confidence, False, False), not got.needs_review))
+            scored.append((Outcome(types.get(got.key, "text"), got.confidence, False, False),
+                           not got.needs_review))
     return scored
 
 
@@ -90,7 +91,7 @@ def evaluate_pages(pipeline: Pipeline, pages_dir: Path, limit: int | None = None
         scored += score_page(result, truth)
     by_type: dict[str, list[tuple[Outcome, bool]]] = defaultdict(list)
     for item in scored:
-        by_type[item[0].field_type].append(item)
+        by_type[item[0].field_type.split(":")[0]].append(item)
     overall = _figures(scored)
     evaluation = PageEvaluation(**overall.model_dump(), pages=len(paths), template_acc=template_ok / len(paths),
                                 pages_per_s=len(paths) / sum(seconds), latency_p50_s=float(np.percentile(seconds, 50)),

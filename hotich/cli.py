@@ -358,7 +358,7 @@ def calibrate_routing(pages_dir: Path, model_dir: Path | None, threads: int | No
     for field_type, t in policy.thresholds.items():
         threshold = "review all" if t.threshold is None else f"threshold {t.threshold:.4f}"
         accuracy = "-" if t.accepted_accuracy is None else f"{t.accepted_accuracy:.2%}"
-        click.echo(f"{field_type:<8} {t.n:>6} fields  {threshold:<20} accepted {t.accepted_share:7.2%}  "
+        click.echo(f"{field_type:<18} {t.n:>6} fields  {threshold:<20} accepted {t.accepted_share:7.2%}  "
                    f"right when accepted {accuracy}")
     click.echo(f"written to {pipeline.recognizer.model_dir / 'model.json'}")
 

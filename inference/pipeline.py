@@ -24,7 +24,7 @@ from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
-from hotich.inference.routing import RoutingPolicy, field_confidence
+from hotich.inference.routing import RoutingPolicy, field_confidence, routing_class
 from hotich.page import Alternative, BBox, FieldResult, ImageInfo, PageResult, RecordResult, TextLineResult
 from hotich.templates import get_template
 from hotich.templates.model import Template
@@ -200,7 +200,7 @@ class Pipeline:
                 polygon = [(float(x), float(y)) for x, y in region.polygon]
                 fields.append(FieldResult(
                     key=key, text=texts[key], value=value.value, unit=value.unit, confidence=confidence,
-                    needs_review=self.routing.needs_review(specs[key].type, confidence, issues),
+                    needs_review=self.routing.needs_review(routing_class(specs[key]), confidence, issues),
                     polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=issues,
                     lines=[TextLineResult(polygon=[(float(x), float(y)) for x, y in line.quad], text=r.text)
                            for line, r in parts]))

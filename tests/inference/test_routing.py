@@ -3,7 +3,15 @@
 import pytest
 
 from hotich.inference.fields.issues import issue
-from hotich.inference.routing import Outcome, RoutingPolicy, TypeThreshold, field_confidence, fit_thresholds
+from hotich.inference.routing import (
+    Outcome,
+    RoutingPolicy,
+    TypeThreshold,
+    field_confidence,
+    fit_thresholds,
+    routing_class,
+)
+from hotich.templates import get_template
 
 
 def test_a_fields_confidence_is_the_chance_that_all_its_lines_are_right():
@@ -45,3 +53,19 @@ def test_policy_reviews_low_confidence_issues_and_unknown_types_but_not_informat
     assert not policy.needs_review("date", 0.95, [issue("date_two_digit_year")])
     assert policy.needs_review("name", 0.999, [])
     assert RoutingPolicy().needs_review("date", 1.0, [])
+
+
+def test_a_list_with_enough_fields_gets_its_own_threshold_and_the_others_their_types():
+    genders = [Outcome("enum:gender", 0.5, False, True) for _ in range(300)]
+    relations = [Outcome("enum:relation", 0.9 - i * 1e-3, False, i < 200) for i in range(300)]
+    rare = [Outcome("enum:religion", 0.5, False, True) for _ in range(20)]
+    policy = RoutingPolicy(thresholds=fit_thresholds(genders + relations + rare))
+    assert "enum:religion" not in policy.thresholds  # too few fields: the enum threshold holds
+    assert not policy.needs_review("enum:gender", 0.5, [])
+    assert policy.needs_review("enum:relation", 0.5, []) and not policy.needs_review("enum:relation", 0.8, [])
+    assert policy.needs_review("enum:religion", 0.5, []) == policy.needs_review("enum", 0.5, [])
+
+
+def test_enumerations_are_routed_per_list_and_other_fields_per_type():
+    classes = {routing_class(spec) for spec in get_template("khai_sinh.tt04_2020").fields}
+    assert {"enum:gender", "enum:ethnicity", "date", "name"} <= classes
