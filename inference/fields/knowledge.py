@@ -22,7 +22,15 @@ from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
 from .names import NameWords, read_name
-from .numbers import AGE_CHARACTERS, AGE_PATTERN, NUMBER_CHARACTERS, NUMBER_PATTERN, read_age, read_number
+from .numbers import (
+    AGE_CHARACTERS,
+    AGE_PATTERN,
+    MARRIAGE_AGE,
+    NUMBER_CHARACTERS,
+    NUMBER_PATTERN,
+    read_age,
+    read_number,
+)
 from .places import read_place
 
 __all__ = ["REGISTRATION_DATE", "field_constraint", "read_field", "read_record"]
@@ -144,6 +152,9 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
             if spec.source != REGISTRATION_DATE and when is not None and when > registered:
                 extra[key].append(issue("date_after_registration", f"{when:%d.%m.%Y} after {registered:%d.%m.%Y}"))
     for key, spec in specs.items():
+        age = readings[key].value
+        if spec.source in MARRIAGE_AGE and age is not None and age.isdigit() and int(age) < MARRIAGE_AGE[spec.source]:
+            extra[key].append(issue("age_below_marriage_age", f"{age} for {spec.source.split('.')[0]}"))
         if readings[key].value is None and not spec.optional and not readings[key].issues:
             extra[key].append(issue("empty"))
     return {key: Reading(r.value, (*r.issues, *extra[key]), r.unit, tuple(agree[key]))

@@ -10,7 +10,8 @@ from hotich.text import nfc
 from .issues import Reading, issue
 
 __all__ = [
-    "AGE_CHARACTERS", "AGE_PATTERN", "NUMBER_CHARACTERS", "NUMBER_PATTERN", "check_sequence", "read_age", "read_number",
+    "AGE_CHARACTERS", "AGE_PATTERN", "MARRIAGE_AGE", "NUMBER_CHARACTERS", "NUMBER_PATTERN", "check_sequence",
+    "read_age", "read_number",
 ]
 
 NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
@@ -18,6 +19,9 @@ NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
 NUMBER_CHARACTERS = "0123456789/"
 AGE_PATTERN = r"\d{1,3}(?: tuổi)?"
 AGE_CHARACTERS = "0123456789 tuổi"
+MARRIAGE_AGE = {"husband.age": 18, "wife.age": 15}
+"""The lowest marriage age any era's law allowed (the Republic of Vietnam's 18 and 15; the 1959 law and its
+successors ask 20 and 18): a spouse read younger was misread, most often a digit dropped ("44" as "4")."""
 _NUMBER = regex.compile(r"(?i)(?:số\s*)?(\d{1,5})(?:\s*/\s*(\d{2,4}))?")
 _AGE = regex.compile(r"(\d{1,3})(?:\s*tuổi)?", regex.IGNORECASE)
 

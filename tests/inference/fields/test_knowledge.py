@@ -64,6 +64,15 @@ def test_events_dated_after_their_registration_are_flagged():
     assert "date_after_registration" in _codes(read_record(template, texts)["nks_ngay_sinh"])
 
 
+def test_a_spouse_younger_than_any_law_allowed_was_misread():
+    template = get_template("ket_hon.nd04cp_1961")
+    readings = read_record(template, {"chong_tuoi": "4", "vo_tuoi": "19"})
+    assert "age_below_marriage_age" in _codes(readings["chong_tuoi"])
+    assert "age_below_marriage_age" not in _codes(readings["vo_tuoi"])
+    assert "age_below_marriage_age" not in _codes(read_record(get_template("khai_tu.nd04cp_1961"),
+                                                              {"nkt_tuoi": "4"})["nkt_tuoi"])
+
+
 def test_required_fields_left_empty_are_flagged_and_optional_ones_are_not():
     template = get_template("khai_sinh.nd158_2005")
     readings = read_record(template, {})
