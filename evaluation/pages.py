@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from hotich.evaluation.layout import read_page, truth_files
 from hotich.inference.pipeline import Pipeline
-from hotich.inference.routing import INFORMATIONAL, Outcome, routing_class
+from hotich.inference.routing import INFORMATIONAL, Outcome, class_type, routing_class
 from hotich.page import PageResult
 from hotich.templates import get_template
 
@@ -91,7 +91,7 @@ def evaluate_pages(pipeline: Pipeline, pages_dir: Path, limit: int | None = None
         scored += score_page(result, truth)
     by_type: dict[str, list[tuple[Outcome, bool]]] = defaultdict(list)
     for item in scored:
-        by_type[item[0].field_type.split(":")[0]].append(item)
+        by_type[class_type(item[0].field_type)].append(item)
     overall = _figures(scored)
     evaluation = PageEvaluation(**overall.model_dump(), pages=len(paths), template_acc=template_ok / len(paths),
                                 pages_per_s=len(paths) / sum(seconds), latency_p50_s=float(np.percentile(seconds, 50)),

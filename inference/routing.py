@@ -23,7 +23,8 @@ from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec
 
 __all__ = [
-    "INFORMATIONAL", "Outcome", "RoutingPolicy", "TypeThreshold", "field_confidence", "fit_thresholds", "routing_class",
+    "INFORMATIONAL", "Outcome", "RoutingPolicy", "TypeThreshold", "class_type", "field_confidence", "fit_thresholds",
+    "routing_class",
 ]
 
 INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year", "date_page_year"})
@@ -54,6 +55,11 @@ def routing_class(spec: FieldSpec) -> str:
     return f"enum:{spec.lexicon}" if spec.type == "enum" and spec.lexicon else spec.type
 
 
+def class_type(field_class: str) -> str:
+    """The field type of a routing class ("enum:relation" -> "enum"; a bare type is its own)."""
+    return field_class.split(":")[0]
+
+
 class TypeThreshold(BaseModel):
     """The threshold of one field type and what it did on the pages it was chosen on."""
 
@@ -80,7 +86,7 @@ class RoutingPolicy(BaseModel):
         """`field_class`: a routing class, or a bare type. A field with no threshold is always reviewed."""
         if any(i.code not in INFORMATIONAL for i in issues):
             return True
-        chosen = self.thresholds.get(field_class) or self.thresholds.get(field_class.split(":")[0])
+        chosen = self.thresholds.get(field_class) or self.thresholds.get(class_type(field_class))
         return chosen is None or chosen.threshold is None or confidence < chosen.threshold
 
 
@@ -103,12 +109,12 @@ def fit_thresholds(outcomes: Iterable[Outcome], target: float = TARGET_ACCURACY,
     none of whose thresholds reaches the target, gets no threshold: all its fields are reviewed."""
     by_type: dict[str, list[Outcome]] = {}
     for o in outcomes:
-        by_type.setdefault(o.field_type.split(":")[0], []).append(o)
-        if ":" in o.field_type:
+        by_type.setdefault(class_type(o.field_type), []).append(o)
+        if o.field_type != class_type(o.field_type):
             by_type.setdefault(o.field_type, []).append(o)
     out = {}
     for field_type, items in sorted(by_type.items()):
-        if ":" in field_type and len(items) < min_class_fields:
+        if field_type != class_type(field_type) and len(items) < min_class_fields:
             continue
         candidates = sorted((o for o in items if not o.flagged), key=lambda o: -o.confidence)
         best_k, right = 0, 0

@@ -56,7 +56,8 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
     if spec.format == "year":
         return lambda text: read_year(text, latest=latest)
     if spec.format == "age":
-        return read_age
+        youngest = MARRIAGE_AGE.get(spec.source, 0)
+        return lambda text: read_age(text, youngest=youngest)
     if spec.format == "number":
         return lambda text: read_number(text, book_year=registered.year if registered else None)
     if spec.type == "enum" and spec.lexicon in LISTS:
@@ -152,9 +153,6 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
             if spec.source != REGISTRATION_DATE and when is not None and when > registered:
                 extra[key].append(issue("date_after_registration", f"{when:%d.%m.%Y} after {registered:%d.%m.%Y}"))
     for key, spec in specs.items():
-        age = readings[key].value
-        if spec.source in MARRIAGE_AGE and age is not None and age.isdigit() and int(age) < MARRIAGE_AGE[spec.source]:
-            extra[key].append(issue("age_below_marriage_age", f"{age} for {spec.source.split('.')[0]}"))
         if readings[key].value is None and not spec.optional and not readings[key].issues:
             extra[key].append(issue("empty"))
     return {key: Reading(r.value, (*r.issues, *extra[key]), r.unit, tuple(agree[key]))

@@ -47,13 +47,18 @@ def read_number(text: str, *, book_year: int | None = None) -> Reading:
     return Reading(str(int(m[1])), tuple(issues))
 
 
-def read_age(text: str) -> Reading:
-    """An age in years ("45" or "45 tuổi" -> "45")."""
+def read_age(text: str, *, youngest: int = 0) -> Reading:
+    """An age in years ("45" or "45 tuổi" -> "45"); `youngest` is the least the field's person can be (a
+    spouse: `MARRIAGE_AGE`)."""
     m = _match(text, _AGE)
     if isinstance(m, Reading):
         return m
     age = int(m[1])
-    return Reading(str(age), (issue("age_implausible", str(age)),) if age > 120 else ())
+    if age > 120:
+        return Reading(str(age), (issue("age_implausible", str(age)),))
+    if age < youngest:
+        return Reading(str(age), (issue("age_below_marriage_age", f"{age}, at least {youngest}"),))
+    return Reading(str(age))
 
 
 def check_sequence(numbers: list[str | None], previous: int | None = None) -> list[list[FieldIssue]]:
