@@ -12,7 +12,7 @@ import yaml
 
 from hotich.text import nfc
 
-__all__ = ["load_provinces", "name_before_2025", "provinces_named"]
+__all__ = ["load_provinces", "name_before_2025", "province_name_in", "provinces_named"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster when available
 
@@ -55,3 +55,18 @@ def provinces_named(name: str, district: str | None = None) -> list[str]:
 def name_before_2025(key: str) -> str:
     """The province's name in the 63-province structure, which the administrative-unit lists know."""
     return next(name for _, last, name in reversed(load_provinces()[key]["names"]) if last >= 2024)
+
+
+def province_name_in(key: str, district: str, year: int | None) -> str:
+    """The name a page of `year` gives the province of `district` (a district of province `key`, without its
+    unit word): the name of its group of districts where those had their own history; the 63-province name
+    when the year is not known."""
+    if year is None:
+        return name_before_2025(key)
+    entry = load_provinces()[key]
+    periods = next((g["names"] for g in entry.get("districts") or [] if district in map(str, g["in"])),
+                   entry["names"])
+    name = next((name for first, last, name in periods if first <= year <= last), None)
+    if name is None:
+        raise ValueError(f"the province table names {key}/{district} for no page of {year}")
+    return name

@@ -27,7 +27,7 @@ __all__ = [
     "routing_class",
 ]
 
-INFORMATIONAL = frozenset({"place_abbreviated", "date_two_digit_year", "date_page_year"})
+INFORMATIONAL = frozenset({"place_abbreviated", "place_matched", "date_two_digit_year", "date_page_year"})
 """Issues that explain how a value was normalised; they alone do not send a field to review."""
 TARGET_ACCURACY = 0.995
 MIN_CLASS_FIELDS = 200

@@ -28,6 +28,7 @@ ISSUES: dict[str, str] = {
     "age_implausible": "an age outside 0-120",
     "age_below_marriage_age": "a spouse younger than any era's law allowed to marry",
     "place_abbreviated": "unit words were abbreviated (X., H., TP.) and have been written out",
+    "place_matched": "the place was taken as the administrative unit nearest the reading (the detail)",
     "place_not_found": "no administrative unit of that name was found (a misreading, or a name older than the lists)",
     "place_ambiguous": "the old province name spans several of today's provinces and the place does not say which",
     "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",

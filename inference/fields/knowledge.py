@@ -67,7 +67,8 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
         upper = spec.format == "upper"
         return lambda text: read_name(text, upper=upper)
     if spec.type == "place":
-        return read_place
+        year, short = registered.year if registered else None, spec.format == "place_short"
+        return lambda text: read_place(text, year=year, short=short)
     return _read_text
 
 

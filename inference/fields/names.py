@@ -11,7 +11,7 @@ import regex
 from hotich.text import nfc
 
 from .issues import Reading, issue
-from .syllables import is_syllable, syllables
+from .syllables import is_syllable, syllable_prefixes, syllables
 
 __all__ = ["NameWords", "is_vietnamese_syllable", "read_name"]
 
@@ -73,12 +73,8 @@ class NameWords:
     """
 
     def __init__(self) -> None:
-        following: dict[str, set[str]] = {}
-        for word in syllables():
-            for i in range(len(word)):
-                following.setdefault(word[:i], set()).update((word[i], word[i].upper()))
         self._words = syllables()
-        self._next = {prefix: frozenset(chars) for prefix, chars in following.items()}
+        self._next = {prefix: letters | {c.upper() for c in letters} for prefix, letters in syllable_prefixes().items()}
 
     def allows(self, prefix: str) -> bool:
         *done, last = prefix.lower().replace("-", " ").split(" ")

@@ -18,15 +18,20 @@ from vietnamadminunits import ParseMode, convert_address, parse_address
 from hotich.provinces import name_before_2025, provinces_named
 from hotich.text import nfc
 
+from .gazetteer import MAX_EDITS, edit_rate, match_units
 from .issues import Reading, issue
 
-__all__ = ["UNIT_WORDS", "current_unit", "current_units", "read_place"]
+__all__ = ["FACILITY_KINDS", "UNIT_WORDS", "current_unit", "current_units", "read_place"]
 
 UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
 """Words that open an administrative unit's name, longest first so "thị xã" wins over "xã"."""
 _ABBREVIATIONS = {"tp": "thành phố", "tt": "thị trấn", "tx": "thị xã", "p": "phường", "h": "huyện", "q": "quận",
                   "t": "tỉnh", "x": "xã"}  # fmt: skip
+FACILITY_KINDS = ("Trạm y tế", "Trạm xá", "Nhà hộ sinh", "Nhà bảo sanh", "Bảo sanh viện", "Bệnh xá", "Bệnh viện",
+                  "Bệnh viện Đa khoa", "Trung tâm Y tế", "Bệnh viện Phụ sản", "Bệnh viện Sản Nhi")
+"""Kinds of health facility a place of birth or death names before the unit it stands in."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
+_RUN_ON = regex.compile(r"(?i)(?<!\bthị)\s+(?=(?:thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã) )")
 
 
 def _part(part: str) -> tuple[str, bool]:
@@ -40,15 +45,59 @@ def _part(part: str) -> tuple[str, bool]:
     return part, False
 
 
-def read_place(text: str) -> Reading:
-    """The place with its parts separated by ", ", unit words written out and in lower case."""
-    parts = [p.strip() for p in nfc(text).strip().rstrip(".,;").split(",")]
-    parts = [" ".join(p.split()) for p in parts if p.strip()]
+def _split(text: str) -> list[str]:
+    """The comma-separated parts, and a part that opens with a unit word cut again before each unit word it
+    runs on into (a comma not written, or lost at a line break: "xã Nghĩa An huyện Nghĩa Đàn")."""
+    parts = []
+    for part in nfc(text).strip().rstrip(".,;").split(","):
+        part = " ".join(part.split())
+        if _part(part)[0].lower().startswith(UNIT_WORDS):
+            parts += [p for p in _RUN_ON.split(part) if p]
+        elif part:
+            parts.append(part)
+    return parts
+
+
+def _matched(parts: list[str], year: int | None, short: bool) -> list[str] | None:
+    """`parts` with their last two or three (commune, district, province) replaced by the administrative
+    unit nearest them (`gazetteer.match_units`); None when none is near enough."""
+    found = [(k, m) for k in (3, 2) if len(parts) >= k and (m := match_units(parts[-k:], year=year))]
+    if not found:
+        return None
+    k, match = min(found, key=lambda km: km[1].edits / sum(map(len, parts[-km[0]:])))
+    return [*(_facility(p, match.parts) for p in parts[:-k]), *match.parts[:k if short else 3]]
+
+
+def _facility(part: str, units: tuple[str, ...]) -> str:
+    """A health facility named for the unit it stands in ("Trạm y tế phường Tương Giang", "Bảo sanh viện
+    Thanh Tuyền"): its kind and its unit each taken as the nearest known one when near enough."""
+    words = part.split()
+    tails = [(tail, n) for unit in units for tail in (unit, unit.split(" ", 1)[1] if " " in unit else unit)
+             if 0 < (n := len(tail.split())) < len(words)]
+    near = [(edit_rate(" ".join(words[-n:]), tail), tail, n) for tail, n in tails]
+    rate, tail, n = min(near, key=lambda r: (r[0], -r[2]), default=(1.0, "", 0))  # ties: the unit word too
+    if rate > MAX_EDITS:
+        return part
+    head = " ".join(words[:-n])
+    kind = min(FACILITY_KINDS, key=lambda k: edit_rate(head, k))
+    return f"{kind if edit_rate(head, kind) <= MAX_EDITS else head} {tail}"
+
+
+def read_place(text: str, *, year: int | None = None, short: bool = False) -> Reading:
+    """The place with its parts separated by ", ", unit words written out and in lower case; a commune,
+    district and province matched to the administrative unit they are nearest, the province added when the
+    book did not write it (its name in `year`, the page's) unless the column holds commune and district
+    only (`short`)."""
+    parts = _split(text)
     if not parts:
         return Reading(None)
     read = [_part(p) for p in parts]
     value = ", ".join(p for p, _ in read)
     issues = [issue("place_abbreviated", value)] if any(a for _, a in read) else []
+    if (matched := _matched([p for p, _ in read], year, short)) is not None and ", ".join(matched) != value:
+        issues.append(issue("place_matched", value))
+        value = ", ".join(matched)
+        read = [_part(p) for p in matched]
     names_province = read[-1][0].startswith(("tỉnh ", "thành phố "))
     units = current_units(value) if names_province else []
     if names_province and not units:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from hotich.text import TONES, nfc
 
-__all__ = ["ONSETS", "RHYMES", "is_syllable", "syllables"]
+__all__ = ["ONSETS", "RHYMES", "is_syllable", "syllable_prefixes", "syllables"]
 
 ONSETS = ("", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n", "ng", "ngh", "nh", "p",
           "ph", "qu", "r", "s", "t", "th", "tr", "v", "x")
@@ -104,3 +104,13 @@ def is_syllable(word: str) -> bool:
     """Is `word` (any case) one Vietnamese syllable?"""
     return nfc(word).lower() in syllables()
 
+
+
+@lru_cache(maxsize=1)
+def syllable_prefixes() -> dict[str, frozenset[str]]:
+    """Every proper prefix of a syllable, the empty one too (lower case) -> the letters that may follow it."""
+    following: dict[str, set[str]] = {}
+    for word in syllables():
+        for i in range(len(word)):
+            following.setdefault(word[:i], set()).add(word[i])
+    return {prefix: frozenset(letters) for prefix, letters in following.items()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotich.provinces import load_provinces
+from hotich.provinces import load_provinces, province_name_in
 
 from . import admin
 from .admin import Unit
@@ -93,12 +93,7 @@ def _in_force(periods: tuple[tuple[int, int, str], ...], year: int) -> str | Non
 
 @functools.lru_cache(maxsize=8192)
 def province_name(province_key: str, district: str, year: int) -> str:
-    info = provinces()[province_key]
-    periods = info.district_groups.get(district, info.names)
-    name = _in_force(periods, year)
-    if name is None:
-        raise ValueError(f"no name for {province_key}/{district} in {year}")
-    return name
+    return province_name_in(province_key, district, year)
 
 
 @functools.lru_cache(maxsize=8192)

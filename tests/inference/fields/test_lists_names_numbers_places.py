@@ -99,7 +99,8 @@ def test_places(text, value, codes):
     ("Trạm y tế xã An Nhơn, xã An Nhơn, huyện Đạ Tẻh, tỉnh Lâm Đồng", "xã Đạ Tẻh, tỉnh Lâm Đồng", set()),
     ("thôn 3, xã Diên Hồng, huyện Kim Động, tỉnh Hải Hưng", "xã Lương Bằng, tỉnh Hưng Yên", set()),
     ("phường 3, quận 1, thành phố Hồ Chí Minh", "thành phố Hồ Chí Minh", set()),
-    ("xã Tân Tây, huyện Thạnh Hóa", None, set()),  # no province: a district name alone is ambiguous
+    # No province written: the commune and its district are one unit of the country, whose province is added.
+    ("xã Tân Tây, huyện Thạnh Hóa", "xã Tân Tây, tỉnh Tây Ninh", {"place_matched"}),
     # Provinces named as their year named them: the RVN's Hậu Nghĩa and Định Tường (1956–1975), the merged
     # Cửu Long, Hà Nam Ninh and Hà Sơn Bình (1976–1991); Kim Sơn's commune is found in Ninh Bình only.
     ("xã Đức Hòa Hạ, quận Đức Hòa, tỉnh Hậu Nghĩa", "xã Đức Hòa, tỉnh Tây Ninh", set()),
@@ -115,6 +116,40 @@ def test_places(text, value, codes):
 def test_places_get_the_unit_they_lie_in_today_without_asking_the_network(text, unit, codes):
     reading = read_place(text)
     assert (reading.unit, _codes(reading)) == (unit, codes)
+
+
+@pytest.mark.parametrize(("text", "year", "value"), [
+    # Misread letters and a comma lost at a line break; the province was not written: its name that year.
+    ("phường Yên Thanh, thành phố Lông Bí, tỉnh Quảng Ninh", 2010,
+     "phường Yên Thanh, thành phố Uông Bí, tỉnh Quảng Ninh"),
+    ("xã Cư Mhê, huyện Thanh Cai, tỉnh Hà Tây", 2001, "xã Cự Khê, huyện Thanh Oai, tỉnh Hà Tây"),
+    ("xã Nghĩa An huyện Nghĩa Đôn", 2012, "xã Nghĩa An, huyện Nghĩa Đàn, tỉnh Nghệ An"),
+    ("xã Như Hòa, huyện Kim Sơn", 1985, "xã Như Hòa, huyện Kim Sơn, tỉnh Hà Nam Ninh"),
+    ("phường Vĩnh Hón, thành phố Nha Trang, tỉnh Khánh Hòa", 2015,
+     "phường Vĩnh Hòa, thành phố Nha Trang, tỉnh Khánh Hòa"),
+    # A facility is named for its unit: kind and unit taken as the nearest known ones.
+    ("Trạm y tế phường Lương Giang, phường Tương Giang, thành phố Từ Sơn, tỉnh Bắc Ninh", 2018,
+     "Trạm y tế phường Tương Giang, phường Tương Giang, thành phố Từ Sơn, tỉnh Bắc Ninh"),
+    ("Trung tâm Y tế huyên Chú Pưng, thị trấn Chư Prông, huyện Chư Prông, tỉnh Gia Lai", 2018,
+     "Trung tâm Y tế huyện Chư Prông, thị trấn Chư Prông, huyện Chư Prông, tỉnh Gia Lai"),
+])  # fmt: skip
+def test_a_misread_place_is_taken_as_the_unit_it_is_nearest(text, year, value):
+    reading = read_place(text, year=year)
+    assert (reading.value, _codes(reading)) == (value, {"place_matched"})
+    assert text.split(",")[0].split()[-1] in reading.issues[0].message  # the reading, for the reviewer
+
+
+@pytest.mark.parametrize("text", [
+    "phường Bảo Sơn, thành phố Long Nhành",  # Bàu Sen and Bảo Vinh are both three letters away
+    "xã Qua Hini, huyện Đith Sang, tỉnh Vĩnh Hắi",  # nothing near
+    "thôn 3, xã Diên Hồng",  # no district to tell the country's Diên Hồngs apart
+])
+def test_a_place_no_one_unit_is_nearest_keeps_its_reading(text):
+    assert "place_matched" not in _codes(read_place(text, year=2000))
+
+
+def test_a_place_written_in_full_with_only_the_province_dropped_keeps_its_units_in_the_short_column():
+    assert read_place("xã Cư Mhê, huyện Thanh Cai", year=2001, short=True).value == "xã Cự Khê, huyện Thanh Oai"
 
 
 def test_an_ambiguous_old_province_names_the_provinces_it_may_be_today():

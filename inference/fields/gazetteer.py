@@ -1,0 +1,150 @@
+"""The administrative units a read place is matched against: every commune of the 63-province structure
+(PyPI `vietnamadminunits`), each with the names its district and province bore since 1955
+(`hotich/data/provinces.yaml`).
+
+A handwritten place is misread a letter or two at a time ("phường Bảo Sơn, thành phố Long Nhành"), but a
+commune, its district and its province spell one another out: among the 10,035 communes only one pair of
+names within a few letters fits ("phường Bàu Sen, thành phố Long Khánh"). The whole chain is matched, so a
+commune name found in many provinces is told apart by the district written after it.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from hotich.provinces import load_provinces, province_name_in
+from hotich.text import nfc
+
+__all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "Match", "edit_rate", "match_units"]
+
+MAX_EDITS = 0.3
+"""At most this many edits per character read (marks apart) in each part matched: above it the reading and
+the unit disagree too much to trust the match (chosen on validation pages, `hotich eval pages var/pages/val`)."""
+MAX_EDITS_IN_DISTRICT = 0.5
+"""A commune may be read further from its name when its district is read (almost) right: a district holds
+some twenty communes, not ten thousand."""
+_DISTRICT_WORDS = ("thành phố", "thị xã", "huyện", "quận")
+_CANDIDATES = 64
+"""Communes whose own name is nearest the one read that are scored with their district and province."""
+
+
+@dataclass(frozen=True)
+class _Commune:
+    commune: str
+    """With its unit word in lower case: "xã An Nhơn"."""
+    districts: tuple[str, ...]
+    """The names its district was written by: today's ("huyện Đạ Huoai"), older ones, the RVN's "quận"."""
+    province_key: str
+    district: str
+    """The district's name without its unit word, as the province table keys its history."""
+    provinces: tuple[str, ...]
+    """The names its province was written by since 1955, for this district."""
+
+
+@dataclass(frozen=True)
+class Match:
+    parts: tuple[str, ...]
+    """Commune, district and province as the matched unit writes them; the province added when the place
+    did not write it (its name in the page's year)."""
+    edits: int
+    """Edits between the parts read and the parts matched."""
+
+
+def _lower_unit(name: str, unit_type: str) -> str:
+    """"Phường Phúc Xá" -> "phường Phúc Xá": import columns write unit words in lower case."""
+    return unit_type.lower() + name[len(unit_type):] if name.startswith(unit_type + " ") else name
+
+
+def _variants(names: Sequence[str], south: bool) -> tuple[str, ...]:
+    if south:  # the RVN called every district a "quận" (Cai Lậy, a thị xã since 2013)
+        names = [*names, *("quận " + _bare(n) for n in names)]
+    return tuple(dict.fromkeys(names))
+
+
+def _bare(name: str) -> str:
+    """A district's name without its unit word."""
+    return next((name[len(w) + 1:] for w in _DISTRICT_WORDS if name.startswith(w + " ")), name)
+
+
+@functools.cache
+def _communes() -> tuple[tuple[str, ...], dict[str, tuple[_Commune, ...]]]:
+    """The communes' names as searched (`_key`), and each name's communes."""
+    from vietnamadminunits.database import query  # imported lazily: the first place read pays for it
+
+    table = load_provinces()
+    by_name: dict[str, list[_Commune]] = {}
+    for r in query("SELECT provinceKey, district, districtType, ward, wardType FROM admin_units_legacy "
+                   "WHERE ward IS NOT NULL"):
+        entry = table[r["provinceKey"]]
+        district = _lower_unit(r["district"], r["districtType"])
+        bare = _bare(district)
+        renamed = [name for k, periods in (entry.get("district_names") or {}).items() if str(k) == bare
+                   for _, _, name in periods]
+        groups = [g["names"] for g in entry.get("districts") or [] if bare in map(str, g["in"])]
+        provinces = tuple(dict.fromkeys(name for _, _, name in (groups[0] if groups else entry["names"])))
+        commune = nfc(_lower_unit(r["ward"], r["wardType"]))
+        by_name.setdefault(_key(commune), []).append(_Commune(
+            commune=commune, districts=_variants([nfc(district), *map(nfc, renamed)], entry["side"] == "south"),
+            province_key=r["provinceKey"], district=bare, provinces=tuple(map(nfc, provinces))))
+    return tuple(by_name), {name: tuple(found) for name, found in by_name.items()}
+
+
+def _key(text: str) -> str:
+    """Lower case, marks apart (NFD): a wrong tone costs one edit and a wrong letter two or three, so
+    "Hón" is nearer "Hòa" than "Hải"."""
+    return unicodedata.normalize("NFD", text.lower())
+
+
+def edit_rate(read: str, name: str) -> float:
+    """Edits from `read` to `name` per character of `read`, case and marks as `_key` counts them."""
+    return Levenshtein.distance(_key(read), _key(name)) / max(1, len(_key(read)))
+
+
+def _nearest(read: str, names: Sequence[str]) -> tuple[int, str]:
+    best = min(names, key=lambda n: Levenshtein.distance(read, _key(n)))
+    return Levenshtein.distance(read, _key(best)), best
+
+
+def _province_in(commune: _Commune, year: int | None) -> str:
+    try:
+        return province_name_in(commune.province_key, commune.district, year)
+    except ValueError:  # a year the table does not cover (a misread date): the 63-province name
+        return province_name_in(commune.province_key, commune.district, None)
+
+
+def match_units(parts: Sequence[str], *, year: int | None = None) -> Match | None:
+    """The unit whose commune, district and (when written) province are nearest `parts` as read, commune
+    first, unit words written out; None when a part is nowhere near enough (`MAX_EDITS`) or two units are
+    equally near.
+    """
+    if len(parts) not in (2, 3):
+        return None
+    read = [_key(p) for p in parts]
+    limits = [int(MAX_EDITS * len(r)) for r in read]
+    names, communes = _communes()
+    found = process.extract(read[0], names, scorer=Levenshtein.distance, limit=_CANDIDATES,
+                            score_cutoff=int(MAX_EDITS_IN_DISTRICT * len(read[0])))
+    scored: dict[tuple[str, ...], int] = {}
+    for name, commune_edits, _ in found:
+        for commune in communes[name]:
+            district_edits, district = _nearest(read[1], commune.districts)
+            if district_edits > limits[1] or (commune_edits > limits[0] and district_edits > len(read[1]) // 10):
+                continue
+            if len(read) == 3:
+                province_edits, province = _nearest(read[2], commune.provinces)
+                if province_edits > limits[2]:
+                    continue
+            else:
+                province_edits, province = 0, _province_in(commune, year)
+            key = (commune.commune, district, province)
+            scored[key] = min(commune_edits + district_edits + province_edits, scored.get(key, 1 << 30))
+    ranked = sorted(scored.items(), key=lambda kv: kv[1])
+    if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return Match(ranked[0][0], ranked[0][1])
