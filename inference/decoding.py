@@ -34,6 +34,7 @@ __all__ = [
     "forced_alignment",
     "greedy",
     "line_confidence",
+    "read_as",
     "softmax",
 ]
 
@@ -124,10 +125,24 @@ def forced_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> list[
     search chose against the frames' preference is scored by what the frames say of it. Labels that cannot
     fit in the frames (CTC needs a blank between repeats) get 0.0.
     """
+    return _best_alignment(probs, ids, blank)[1]
+
+
+def read_as(probs: np.ndarray, codec: Codec, text: str) -> tuple[float, Hypothesis]:
+    """The frames of one line read as `text`: the log-probability of its best CTC alignment (-inf when it
+    cannot fit), and the reading with the confidences that alignment gives."""
+    ids = codec.encode(text)
+    score, confidences = _best_alignment(probs, ids, codec.blank)
+    return score, _hypothesis(codec, ids, confidences, probs)
+
+
+def _best_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> tuple[float, list[float]]:
     n = len(ids)
     repeats = sum(a == b for a, b in pairwise(ids))
-    if n == 0 or n + repeats > len(probs):
-        return [0.0] * n
+    if n + repeats > len(probs):
+        return -math.inf, [0.0] * n
+    if n == 0:
+        return float(np.log(np.maximum(probs[:, blank].astype(np.float64), _TINY)).sum()), []
     ext = np.full(2 * n + 1, blank, dtype=np.int64)
     ext[1::2] = ids
     states = len(ext)
@@ -145,6 +160,7 @@ def forced_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> list[
         back[t] = candidates.argmax(axis=0)
         score = candidates[back[t], np.arange(states)] + logp[t]
     state = states - 1 if score[-1] >= score[-2] else states - 2
+    best = float(score[state])
     path = np.empty(len(probs), dtype=np.int64)
     for t in range(len(probs) - 1, -1, -1):
         path[t] = state
@@ -153,7 +169,7 @@ def forced_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> list[
     labels = (path[frames] - 1) // 2
     confidences = np.zeros(n)
     np.maximum.at(confidences, labels, probs[frames, ext[path[frames]]])
-    return confidences.tolist()
+    return best, confidences.tolist()
 
 
 class Constraint(Protocol):

@@ -19,8 +19,15 @@ import numpy as np
 from hotich.inference.decoding import Constraint, Pattern
 from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, page_year
 from hotich.inference.fields.issues import FieldIssue, issue
-from hotich.inference.fields.knowledge import REGISTRATION_DATE, field_constraint, read_field, read_record
+from hotich.inference.fields.knowledge import (
+    PAGE_REPEATED,
+    REGISTRATION_DATE,
+    field_constraint,
+    read_field,
+    read_record,
+)
 from hotich.inference.fields.numbers import check_sequence
+from hotich.inference.joint_reading import read_jointly
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
@@ -54,6 +61,9 @@ class _Line:
     """The field's only line: its alternatives are the field's."""
     page_dated: bool = False
     """A registration date in digits on one line: its year is read against the page's (`_within_page_year`)."""
+    page_repeated: bool = False
+    """A line of a field every record of a page fills the same (the officer's name): read together
+    (`_read_repeated`)."""
 
 
 class Pipeline:
@@ -96,10 +106,11 @@ class Pipeline:
         template = get_template(layout.template_id)
         tick = time.perf_counter()
         lines = self._lines(layout, template)
-        readings, dated = self._recognise(image, lines)
+        readings, kept = self._recognise(image, lines)
         timings["recognise"] = (time.perf_counter() - tick) * 1000
         tick = time.perf_counter()
-        found = self._within_page_year(template, lines, readings, dated)
+        found = self._within_page_year(template, lines, readings, kept)
+        self._read_repeated(template, lines, readings, kept)
         records = self._records(template, lines, readings, found)
         timings["fields"] = (time.perf_counter() - tick) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -117,17 +128,21 @@ class Pipeline:
             # A grammar or list constrains a whole value: it applies when the value is on one line.
             constraint = field_constraint(spec) if n == 1 else None
             dated = n == 1 and spec.source == REGISTRATION_DATE and spec.format == "date"
-            lines += [_Line(region, quad, constraint, n == 1, dated) for quad in line_quads(region.polygon, n)]
+            repeated = spec.source in PAGE_REPEATED
+            lines += [_Line(region, quad, constraint, n == 1, dated, repeated)
+                      for quad in line_quads(region.polygon, n)]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
-        """Every line's reading, and the logits of the registration dates, which the page's year may re-read."""
+        """Every line's reading, and the logits of the lines the page reads again: registration dates (against
+        the page's year) and fields every record repeats."""
         crops = [crop_field(image, line.quad) for line in lines]
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
-        dated: dict[int, np.ndarray] = {}
+        kept: dict[int, np.ndarray] = {}
         for indices, logits in self.recognizer.batches(crops, self.batch_size):
-            dated |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True) if lines[i].page_dated}
+            kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True)
+                     if lines[i].page_dated or lines[i].page_repeated}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
             # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on
@@ -144,15 +159,32 @@ class Pipeline:
                     greedy[k] = r
             for i, r in zip(indices, greedy, strict=True):
                 readings[i] = r
-        return readings, dated
+        return readings, kept
+
+    def _read_repeated(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                       kept: dict[int, np.ndarray]) -> None:
+        """Each field every record of the page fills the same, read over all its records (`read_jointly`),
+        within the field's lexicon."""
+        specs = {spec.key: spec for spec in template.fields}
+        by_key: dict[str, list[int]] = {}
+        for i, line in enumerate(lines):
+            if line.page_repeated:
+                by_key.setdefault(line.region.key, []).append(i)
+        for key, indices in by_key.items():
+            constraint = field_constraint(specs[key])
+            joint = read_jointly([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                 self.recognizer.temperature, constraint.accepts if constraint else None)
+            for i, reading in zip(indices, joint, strict=True):
+                readings[i] = reading
 
     def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
-                          dated: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
+                          kept: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
         """Registration dates down a page fall within weeks of each other: a date read in another year than
         most of the page's is searched again within that year (or the next, for a page that spans New Year).
         Its reading is replaced when the frames allow one there, and the date flagged for review when they do
         not. Returns the issue of each line it touched."""
         specs = {spec.key: spec for spec in template.fields}
+        dated = {i: line_logits for i, line_logits in kept.items() if lines[i].page_dated}
         values = {i: read_field(specs[lines[i].region.key], template, readings[i].text).value for i in dated}
         year = page_year(list(values.values()))
         if year is None:

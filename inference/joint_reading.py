@@ -1,0 +1,93 @@
+"""Lines that hold the same text, read together: the registering officer signs every record of a page with
+the same name, and one hand's misreadings differ from record to record ("Trần Văn Tân", "Trần Văn Tin",
+"Trần Văn Tám"), so the frames of all of them together say which it is.
+
+Torch-free: it runs after ONNX Runtime on the serving CPUs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from hotich.inference.decoding import read_as, softmax
+from hotich.inference.recognizer import LineReading
+from hotich.models.codec import Codec
+from hotich.text import edit_distance
+
+__all__ = ["SAME_TEXT", "read_jointly"]
+
+SAME_TEXT = 0.34
+"""Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
+apart they are two texts (the officer changed), read apart."""
+
+
+def _near(a: str, b: str) -> bool:
+    return edit_distance(a, b) <= SAME_TEXT * max(len(a), len(b))
+
+
+def _groups(texts: Sequence[str]) -> list[list[int]]:
+    """Lines whose readings chain together by `_near`, the lines read empty left out."""
+    groups: list[list[int]] = []
+    for i, text in enumerate(texts):
+        if not text:
+            continue
+        joined = [g for g in groups if any(_near(text, texts[j]) for j in g)]
+        merged = [i] + [j for g in joined for j in g]
+        groups = [g for g in groups if g not in joined] + [sorted(merged)]
+    return groups
+
+
+def _joint_text(probs: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
+                accepts: Callable[[str], bool] | None) -> str:
+    """The text the frames of all these lines make likeliest, among their readings, their alternatives and
+    those improved a letter, then a word, at a time."""
+    texts = {r.text for r in readings} | {h.text for r in readings for h in r.alternatives}
+    texts.discard("")
+    cache: dict[str, float] = {}
+
+    def score(text: str) -> float:
+        if text not in cache:
+            made_up = accepts is not None and text not in texts and not accepts(text)
+            cache[text] = -math.inf if made_up else sum(read_as(p, codec, text)[0] for p in probs)
+        return cache[text]
+
+    best = max(texts, key=lambda t: (score(t), t))
+    for sep in ("", " "):  # a letter at a time among readings as long, then a word at a time
+        pieces = list(best) if not sep else best.split(sep)
+        same = [list(t) if not sep else t.split(sep) for t in texts]
+        same = [t for t in same if len(t) == len(pieces)]
+        for k in range(len(pieces)):
+            tried = {pieces[k], *(t[k] for t in same)}
+            trials = {piece: sep.join([*pieces[:k], piece, *pieces[k + 1:]]) for piece in tried}
+            pieces[k] = max(trials, key=lambda piece: (score(trials[piece]), piece))
+        best = sep.join(pieces)
+    return best
+
+
+def read_jointly(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
+                 temperature: float = 1.0, accepts: Callable[[str], bool] | None = None) -> list[LineReading]:
+    """Each line's reading, replaced by the text the frames of its group make likeliest together.
+
+    A group is the lines whose readings are near one another. Its candidates are what they were read as and
+    the alternatives their searches kept; the best of them by the sum of its best alignments over the group
+    is then improved a letter at a time, each letter tried as any reading as long has it in its place
+    (the vowel right on one line, the final on another), then a word at a time alike. Each line takes the
+    winner with the confidence its own frames give it. Texts pieced together must be ones `accepts` (the
+    field's constraint) takes: a name of Vietnamese syllables, not "Ding" from "Dũng" and "Dinh".
+    """
+    if len(logits) != len(readings):
+        raise ValueError(f"{len(logits)} lines of logits for {len(readings)} readings")
+    out = list(readings)
+    probs = [softmax(x, temperature) for x in logits]
+    for group in _groups([r.text for r in readings]):
+        if len(group) < 2:
+            continue
+        best = _joint_text([probs[i] for i in group], [readings[i] for i in group], codec, accepts)
+        for i in group:
+            if readings[i].text != best:
+                hypothesis = read_as(probs[i], codec, best)[1]
+                out[i] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+    return out

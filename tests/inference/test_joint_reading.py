@@ -1,0 +1,61 @@
+"""Lines that hold the same text read together: the officer's name on every record of a page."""
+
+import numpy as np
+
+from hotich.inference.joint_reading import read_jointly
+from hotich.inference.recognizer import decode_lines
+from hotich.models.codec import Codec
+
+CODEC = Codec.for_units("nfc")
+
+
+def _frames(text: str, doubt: dict[int, dict[str, float]]) -> np.ndarray:
+    """Logits of a line writing `text`, one frame a character between blank frames; `doubt` gives the
+    character at an index competing readings instead."""
+    columns = [{"": 1.0}]
+    for k, ch in enumerate(text):
+        columns += [doubt.get(k, {ch: 1.0}), {"": 1.0}]
+    probs = np.full((len(columns), len(CODEC)), 1e-4)
+    for t, peaks in enumerate(columns):
+        for ch, p in peaks.items():
+            probs[t, CODEC.alphabet.index(ch)] = p
+    return np.log(probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+NAME = "Trần Văn Tám"
+MISREAD = [
+    _frames(NAME, {10: {"â": 0.6, "á": 0.4}}),  # Tâm
+    _frames(NAME, {11: {"n": 0.6, "m": 0.4}}),  # Tán
+    _frames(NAME, {10: {"â": 0.55, "á": 0.45}, 11: {"n": 0.55, "m": 0.45}}),  # Tân
+]
+
+
+def test_each_line_misread_in_another_letter_is_read_right_together():
+    name, logits = NAME, MISREAD
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["Trần Văn Tâm", "Trần Văn Tán", "Trần Văn Tân"]
+    together = read_jointly(logits, alone, CODEC)
+    assert [r.text for r in together] == [name] * 3
+    assert all(0 < r.confidence < 1 for r in together)  # what each line's own frames say of it
+
+
+def test_a_text_pieced_together_must_be_one_the_field_accepts():
+    alone = decode_lines(MISREAD, CODEC)
+    together = read_jointly(MISREAD, alone, CODEC, accepts=lambda text: text != NAME)
+    assert {r.text for r in together} < {r.text for r in alone}  # one of what was read, the same on every line
+
+
+def test_a_different_name_and_a_blank_line_are_read_alone():
+    logits = [_frames("Trần Văn Tám", {}), _frames("Lê Thị Hoa", {}), _frames("", {})]
+    alone = decode_lines(logits, CODEC)
+    assert read_jointly(logits, alone, CODEC) == alone
+    assert read_jointly([], [], CODEC) == []
+
+
+def test_readings_and_logits_must_pair_up():
+    try:
+        read_jointly([_frames("An", {})], [], CODEC)
+    except ValueError as e:
+        assert "1 lines of logits for 0 readings" in str(e)
+    else:
+        raise AssertionError("expected a ValueError")
