@@ -1,6 +1,7 @@
-"""Lines that hold the same text, read together: the registering officer signs every record of a page with
+"""Lines a page ties together, read together: the registering officer signs every record of a page with
 the same name, and one hand's misreadings differ from record to record ("Trần Văn Tân", "Trần Văn Tin",
-"Trần Văn Tám"), so the frames of all of them together say which it is.
+"Trần Văn Tám"), so the frames of all of them together say which it is; registration numbers rise by one
+down the page (21, 11, 23, 24, 05 is 21 to 25).
 
 Torch-free: it runs after ONNX Runtime on the serving CPUs.
 """
@@ -17,11 +18,16 @@ from hotich.inference.recognizer import LineReading
 from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
-__all__ = ["SAME_TEXT", "read_jointly"]
+__all__ = ["SAME_TEXT", "SEQUENCE_MARGIN", "read_in_sequence", "read_jointly"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
 apart they are two texts (the officer changed), read apart."""
+
+
+SEQUENCE_MARGIN = 6.0
+"""How much less likely (in nats: e^6, about 400 times) a line's frames may find its number in the page's run
+than what they read there, and still take it."""
 
 
 def _near(a: str, b: str) -> bool:
@@ -90,4 +96,46 @@ def read_jointly(logits: Sequence[np.ndarray], readings: Sequence[LineReading], 
             if readings[i].text != best:
                 hypothesis = read_as(probs[i], codec, best)[1]
                 out[i] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+    return out
+
+
+def _written_like(number: int, reading: str) -> list[str]:
+    """`number` as the book may write it on this line: plain, zero-padded to three, and with the "/year" the
+    line was read with."""
+    suffix = reading[reading.index("/"):] if "/" in reading else ""
+    return list(dict.fromkeys(f"{n}{s}" for n in (str(number), f"{number:03d}") for s in (suffix, "")))
+
+
+def read_in_sequence(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
+                     temperature: float = 1.0) -> list[LineReading]:
+    """Registration numbers down a page, one line a record in order, read together: they rise by one.
+
+    The first number is the one whose run (first, first + 1, ...) the frames of all the lines make
+    likeliest, among those the readings imply; each line takes its number of the run unless its own frames
+    say otherwise by more than `SEQUENCE_MARGIN` (a number skipped, or another series), and then keeps its
+    reading for `check_sequence` to flag.
+    """
+    if len(logits) != len(readings):
+        raise ValueError(f"{len(logits)} lines of logits for {len(readings)} readings")
+    probs = [softmax(x, temperature) for x in logits]
+    read = [(k, int(r.text.split("/")[0])) for k, r in enumerate(readings) if r.text.split("/")[0].isdigit()]
+    if len(read) < 2:
+        return list(readings)
+    own = {k: read_as(probs[k], codec, readings[k].text)[0] for k, _ in read}
+
+    def fit(k: int, number: int) -> tuple[float, str]:
+        return max((read_as(probs[k], codec, text)[0], text) for text in _written_like(number, readings[k].text))
+
+    def total(first: int) -> float:
+        return sum(max(fit(k, first + k)[0], own[k] - SEQUENCE_MARGIN) for k, _ in read)
+
+    first = max({number - k for k, number in read if number - k >= 1}, key=lambda f: (total(f), -f), default=None)
+    if first is None:
+        return list(readings)
+    out = list(readings)
+    for k, _ in read:
+        score, text = fit(k, first + k)
+        if text != readings[k].text and score >= own[k] - SEQUENCE_MARGIN:
+            hypothesis = read_as(probs[k], codec, text)[1]
+            out[k] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
     return out

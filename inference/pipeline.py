@@ -22,12 +22,13 @@ from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
     PAGE_REPEATED,
     REGISTRATION_DATE,
+    REGISTRATION_NUMBER,
     field_constraint,
     read_field,
     read_record,
 )
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.joint_reading import read_jointly
+from hotich.inference.joint_reading import read_in_sequence, read_jointly
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
@@ -64,6 +65,8 @@ class _Line:
     page_repeated: bool = False
     """A line of a field every record of a page fills the same (the officer's name): read together
     (`_read_repeated`)."""
+    page_numbered: bool = False
+    """A registration number on one line: the page's numbers are read as one run (`_read_numbers`)."""
 
 
 class Pipeline:
@@ -111,6 +114,7 @@ class Pipeline:
         tick = time.perf_counter()
         found = self._within_page_year(template, lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
+        self._read_numbers(lines, readings, kept)
         records = self._records(template, lines, readings, found)
         timings["fields"] = (time.perf_counter() - tick) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
@@ -129,7 +133,8 @@ class Pipeline:
             constraint = field_constraint(spec) if n == 1 else None
             dated = n == 1 and spec.source == REGISTRATION_DATE and spec.format == "date"
             repeated = spec.source in PAGE_REPEATED
-            lines += [_Line(region, quad, constraint, n == 1, dated, repeated)
+            numbered = n == 1 and spec.source == REGISTRATION_NUMBER
+            lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered)
                       for quad in line_quads(region.polygon, n)]
         return lines
 
@@ -142,7 +147,7 @@ class Pipeline:
         kept: dict[int, np.ndarray] = {}
         for indices, logits in self.recognizer.batches(crops, self.batch_size):
             kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True)
-                     if lines[i].page_dated or lines[i].page_repeated}
+                     if lines[i].page_dated or lines[i].page_repeated or lines[i].page_numbered}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
             # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on
@@ -176,6 +181,15 @@ class Pipeline:
                                  self.recognizer.temperature, constraint.accepts if constraint else None)
             for i, reading in zip(indices, joint, strict=True):
                 readings[i] = reading
+
+    def _read_numbers(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]) -> None:
+        """The page's registration numbers, record by record, read as one run (`read_in_sequence`)."""
+        numbered = [i for i, line in enumerate(lines) if line.page_numbered]
+        indices = sorted(numbered, key=lambda i: lines[i].region.record)
+        joint = read_in_sequence([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                 self.recognizer.temperature)
+        for i, reading in zip(indices, joint, strict=True):
+            readings[i] = reading
 
     def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
                           kept: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
@@ -248,7 +262,7 @@ class Pipeline:
         Neighbours that do follow each other do not raise each other's confidence: one hand wrote them, and
         its shared digits are misread alike (85, 86, 87 read as 05, 06, 07 still rise by one).
         """
-        spec = next((s for s in template.fields if s.source == "reg.number"), None)
+        spec = next((s for s in template.fields if s.source == REGISTRATION_NUMBER), None)
         if spec is None:
             return
         numbers = [next((f for f in r.fields if f.key == spec.key), None) for r in records]

@@ -33,9 +33,10 @@ from .numbers import (
 )
 from .places import read_place
 
-__all__ = ["PAGE_REPEATED", "REGISTRATION_DATE", "field_constraint", "read_field", "read_record"]
+__all__ = ["PAGE_REPEATED", "REGISTRATION_DATE", "REGISTRATION_NUMBER", "field_constraint", "read_field", "read_record"]
 
 REGISTRATION_DATE = "reg.date"
+REGISTRATION_NUMBER = "reg.number"
 PAGE_REPEATED = ("reg.officer", "reg.signer")
 """Fields every record of a page fills the same: the officer who registered and the one who signed."""
 """The source of the day a registration was made: every other date of the record precedes it."""

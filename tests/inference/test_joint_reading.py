@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from hotich.inference.joint_reading import read_jointly
+from hotich.inference.joint_reading import read_in_sequence, read_jointly
 from hotich.inference.recognizer import decode_lines
 from hotich.models.codec import Codec
 
@@ -59,3 +59,23 @@ def test_readings_and_logits_must_pair_up():
         assert "1 lines of logits for 0 readings" in str(e)
     else:
         raise AssertionError("expected a ValueError")
+
+
+def test_registration_numbers_down_a_page_are_read_as_one_run():
+    logits = [
+        _frames("21", {}),
+        _frames("22", {0: {"1": 0.6, "2": 0.4}}),  # 12
+        _frames("023", {1: {"0": 0.5, "2": 0.3}}),  # 003, the book pads to three
+        _frames("24", {}),
+        _frames("25", {0: {"0": 0.7, "2": 0.3}}),  # 05
+    ]
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["21", "12", "003", "24", "05"]
+    assert [r.text for r in read_in_sequence(logits, alone, CODEC)] == ["21", "22", "023", "24", "25"]
+
+
+def test_a_number_the_frames_are_sure_breaks_the_run_keeps_its_reading():
+    logits = [_frames("21", {}), _frames("22", {}), _frames("40", {}), _frames("", {}), _frames("24", {})]
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in read_in_sequence(logits, alone, CODEC)] == ["21", "22", "40", "", "24"]
+    assert read_in_sequence(logits[:1], alone[:1], CODEC) == alone[:1]  # one number is no run
