@@ -31,3 +31,22 @@ RELATIONS: tuple[str, ...] = (
 )  # fmt: skip
 """How a declarant is related to the person registered (quan hệ với người được khai sinh / đã chết);
 "Bản thân" when people register themselves."""
+
+FAMILY_NAMES: tuple[str, ...] = (
+    # Kinh, by the commonly cited surname statistics (Nguyễn 38%, Trần 11%, Lê 9.5%...), and the rarer ones
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương",
+    "Lý", "Đinh", "Trịnh", "Đào", "Đoàn", "Trương", "Hà", "Cao", "Mai", "Lương", "Lâm", "Tạ", "Phùng", "Lưu",
+    "Châu", "Thái", "Chu", "Tô", "Lại", "Quách", "Tống", "Văn", "Triệu", "Kiều", "Tăng", "La", "Nghiêm", "Từ",
+    "Vương", "Thân", "Giang", "Khúc", "Khổng", "Mạc", "Mạch", "Ông", "Quan", "Tôn", "Tiêu", "Trang", "Trình", "Ung",
+    "Âu", "Bạch", "Biện", "Cù", "Diệp", "Doãn", "Đàm", "Đồng", "Đường", "Giáp", "Hàn", "Hán", "Hứa", "Kha",
+    "Khương", "Lạc", "Lư", "Lỗ", "Mẫn", "Ninh", "Phí", "Phó", "Phương", "Quản", "Sầm", "Thiều", "Tiền", "Viên",
+    "Vưu", "Yên", "Lam", "Mã", "Lã", "Lò", "Bế", "Vy", "Vi", "Nông", "Lục", "Lộc", "Ma", "Mông", "Linh", "Lăng",
+    # the north's minorities (Thái, Tày, Nùng, Mông, Dao, Giáy...), the south's (Khmer, Chăm) and the Highlands'
+    "Lường", "Quàng", "Cầm", "Lự", "Xa", "Bàn", "Giàng", "Mùa", "Sùng", "Thào", "Vàng", "Hờ", "Lầu", "Chảo", "Tẩn",
+    "Phàn", "Sần", "Lù", "Nịnh", "Ngôn", "Thạch", "Sơn", "Kim", "Danh", "Chau", "Néang", "Lâm", "Ksor", "Siu",
+    "Nay", "Rơ", "Rah", "Kpă", "Hmok", "Niê", "Mlô", "Êban", "Byă", "Đàng", "Pinăng", "Katơr", "Quảng", "Báo",
+    "Lành", "Lô", "Vừ", "Thò", "Pờ", "A", "Y", "H", "K",
+)  # fmt: skip
+"""Family names, the first word of most written names; what a name's first word is searched within when
+it is none of them (`Pipeline._family_names`). Read only, not drawn from: the generator keeps its own weighted
+lists. A, Y, H and K (H'Hen, K'Bré) open Highland names that carry no inherited family name."""

@@ -8,12 +8,13 @@ import unicodedata
 
 import regex
 
+from hotich.lexicons import FAMILY_NAMES
 from hotich.text import nfc
 
 from .issues import Reading, issue
 from .syllables import is_syllable, syllable_prefixes, syllables
 
-__all__ = ["NameWords", "is_vietnamese_syllable", "read_name"]
+__all__ = ["FamilyNameFirst", "NameWords", "is_vietnamese_syllable", "read_name"]
 
 # Romanised ethnic-minority names (Ê Đê, Gia Rai, Mnông...) have syllables Vietnamese spelling has not: a
 # cluster onset (Hrê, Blô, Kpă) or a breve (Hmŏk). Such a word keeps the loose shape check.
@@ -94,3 +95,32 @@ class NameWords:
             chars.update(_APOSTROPHES)
         return frozenset(chars)
 
+
+
+def _head(text: str) -> str:
+    """The first word, lower case, up to an apostrophe (H'Hen -> h)."""
+    return regex.split(r"[ \-'’]", text.lower(), maxsplit=1)[0]
+
+
+class FamilyNameFirst:
+    """A name as `NameWords` reads it whose first word is one of `hotich.lexicons.FAMILY_NAMES`: what a name
+    read with another first word is searched again within (`Pipeline._family_names`)."""
+
+    def __init__(self) -> None:
+        self._words = NameWords()
+        self._names = frozenset(nfc(n).lower() for n in FAMILY_NAMES)
+        self._starts = frozenset(n[:i] for n in self._names for i in range(len(n) + 1))
+
+    def allows(self, prefix: str) -> bool:
+        head = _head(prefix)
+        whole = len(head) < len(prefix)
+        return (head in self._names if whole else head in self._starts) and self._words.allows(prefix)
+
+    def accepts(self, text: str) -> bool:
+        return _head(text) in self._names and self._words.accepts(text)
+
+    def next_characters(self, prefix: str) -> frozenset[str] | None:
+        return self._words.next_characters(prefix)
+
+    def has_family_name(self, text: str) -> bool:
+        return _head(text) in self._names

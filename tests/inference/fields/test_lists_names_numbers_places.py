@@ -3,7 +3,7 @@
 import pytest
 
 from hotich.inference.fields.enums import LISTS, read_enum, spellings
-from hotich.inference.fields.names import is_vietnamese_syllable, read_name
+from hotich.inference.fields.names import FamilyNameFirst, is_vietnamese_syllable, read_name
 from hotich.inference.fields.numbers import check_sequence, read_age, read_number
 from hotich.inference.fields.places import current_units, read_place
 from hotich.text import fold
@@ -155,3 +155,11 @@ def test_a_place_written_in_full_with_only_the_province_dropped_keeps_its_units_
 def test_an_ambiguous_old_province_names_the_provinces_it_may_be_today():
     assert current_units("tỉnh Nghệ Tĩnh") == ["tỉnh Nghệ An", "tỉnh Hà Tĩnh"]
     assert "tỉnh Nghệ An or tỉnh Hà Tĩnh" in read_place("tỉnh Nghệ Tĩnh").issues[0].message
+
+
+def test_a_name_searched_again_starts_with_a_family_name():
+    family_first = FamilyNameFirst()
+    assert family_first.accepts("Phùng Minh Bắc") and family_first.accepts("NGUYỄN-VĂN AN")
+    assert family_first.accepts("H'Hen Mlô") is False  # Niê-style words are kept by NameWords, not grown
+    assert not family_first.allows("Phong") and family_first.allows("Ph") and family_first.allows("Phùng M")
+    assert not family_first.has_family_name("Mẹ Văn Lùng") and family_first.has_family_name("Y Moan")
