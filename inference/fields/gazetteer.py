@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from hotich.provinces import load_provinces, province_name_in
 from hotich.text import nfc
 
-__all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "Match", "edit_rate", "match_units"]
+__all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "PROVINCE_YEARS", "Match", "edit_rate", "match_units"]
 
 MAX_EDITS = 0.3
 """At most this many edits per character read (marks apart) in each part matched: above it the reading and
@@ -29,6 +29,10 @@ the unit disagree too much to trust the match (chosen on validation pages, `hoti
 MAX_EDITS_IN_DISTRICT = 0.5
 """A commune may be read further from its name when its district is read (almost) right: a district holds
 some twenty communes, not ten thousand."""
+PROVINCE_YEARS = 10
+"""A province added to a place that left it out is named by the registration's year, itself read: where the
+province bore another name within this many years (Sông Bé until 1996, Bình Phước after), a misread year
+would name it wrongly, so the place goes to review."""
 _DISTRICT_WORDS = ("thành phố", "thị xã", "huyện", "quận")
 _CANDIDATES = 64
 """Communes whose own name is nearest the one read that are scored with their district and province."""
@@ -54,6 +58,9 @@ class Match:
     did not write it (its name in the page's year)."""
     edits: int
     """Edits between the parts read and the parts matched."""
+    province_uncertain: bool = False
+    """The province was added, and bore another name within `PROVINCE_YEARS` of `year` (or the year is not
+    known): a misread year would name it wrongly."""
 
 
 def _lower_unit(name: str, unit_type: str) -> str:
@@ -131,6 +138,7 @@ def match_units(parts: Sequence[str], *, year: int | None = None) -> Match | Non
     found = process.extract(read[0], names, scorer=Levenshtein.distance, limit=_CANDIDATES,
                             score_cutoff=int(MAX_EDITS_IN_DISTRICT * len(read[0])))
     scored: dict[tuple[str, ...], int] = {}
+    uncertain: set[tuple[str, ...]] = set()
     for name, commune_edits, _ in found:
         for commune in communes[name]:
             district_edits, district = _nearest(read[1], commune.districts)
@@ -143,8 +151,11 @@ def match_units(parts: Sequence[str], *, year: int | None = None) -> Match | Non
             else:
                 province_edits, province = 0, _province_in(commune, year)
             key = (commune.commune, district, province)
+            if len(read) == 2 and (year is None or len({_province_in(commune, y) for y in range(
+                    year - PROVINCE_YEARS, year + PROVINCE_YEARS + 1)}) > 1):
+                uncertain.add(key)
             scored[key] = min(commune_edits + district_edits + province_edits, scored.get(key, 1 << 30))
     ranked = sorted(scored.items(), key=lambda kv: kv[1])
     if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
-    return Match(ranked[0][0], ranked[0][1])
+    return Match(ranked[0][0], ranked[0][1], ranked[0][0] in uncertain)

@@ -29,6 +29,8 @@ ISSUES: dict[str, str] = {
     "age_below_marriage_age": "a spouse younger than any era's law allowed to marry",
     "place_abbreviated": "unit words were abbreviated (X., H., TP.) and have been written out",
     "place_matched": "the place was taken as the administrative unit nearest the reading (the detail)",
+    "place_province_year": "the province added (not written) was renamed within a year of the registration",
+    "place_numbered": "a ward or district named by a number: every number is a unit, so a misread digit is not caught",
     "place_not_found": "no administrative unit of that name was found (a misreading, or a name older than the lists)",
     "place_ambiguous": "the old province name spans several of today's provinces and the place does not say which",
     "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",

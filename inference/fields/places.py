@@ -18,7 +18,7 @@ from vietnamadminunits import ParseMode, convert_address, parse_address
 from hotich.provinces import name_before_2025, provinces_named
 from hotich.text import nfc
 
-from .gazetteer import MAX_EDITS, edit_rate, match_units
+from .gazetteer import MAX_EDITS, Match, edit_rate, match_units
 from .issues import Reading, issue
 
 __all__ = ["FACILITY_KINDS", "UNIT_WORDS", "current_unit", "current_units", "read_place"]
@@ -31,6 +31,9 @@ FACILITY_KINDS = ("Trạm y tế", "Trạm xá", "Nhà hộ sinh", "Nhà bảo s
                   "Bệnh viện Đa khoa", "Trung tâm Y tế", "Bệnh viện Phụ sản", "Bệnh viện Sản Nhi")
 """Kinds of health facility a place of birth or death names before the unit it stands in."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
+_UNIT_WORD = regex.compile(r"(?i)(?<!\w)(?:thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã)(?!\w)")
+_COMMUNE_WORD = regex.compile(r"(?i)(?<!\w)(?:thị trấn|phường|xã)(?!\w)")
+_NUMBERED_UNIT = regex.compile(r"(?i)(?<!\w)(?:phường|quận|khu vực)\s+\d+")
 _RUN_ON = regex.compile(r"(?i)(?<!\bthị)\s+(?=(?:thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã) )")
 
 
@@ -58,14 +61,14 @@ def _split(text: str) -> list[str]:
     return parts
 
 
-def _matched(parts: list[str], year: int | None, short: bool) -> list[str] | None:
+def _matched(parts: list[str], year: int | None, short: bool) -> tuple[list[str], Match] | None:
     """`parts` with their last two or three (commune, district, province) replaced by the administrative
-    unit nearest them (`gazetteer.match_units`); None when none is near enough."""
+    unit nearest them (`gazetteer.match_units`), and the match; None when none is near enough."""
     found = [(k, m) for k in (3, 2) if len(parts) >= k and (m := match_units(parts[-k:], year=year))]
     if not found:
         return None
     k, match = min(found, key=lambda km: km[1].edits / sum(map(len, parts[-km[0]:])))
-    return [*(_facility(p, match.parts) for p in parts[:-k]), *match.parts[:k if short else 3]]
+    return [*(_facility(p, match.parts) for p in parts[:-k]), *match.parts[:k if short else 3]], match
 
 
 def _facility(part: str, units: tuple[str, ...]) -> str:
@@ -94,14 +97,22 @@ def read_place(text: str, *, year: int | None = None, short: bool = False) -> Re
     read = [_part(p) for p in parts]
     value = ", ".join(p for p, _ in read)
     issues = [issue("place_abbreviated", value)] if any(a for _, a in read) else []
-    if (matched := _matched([p for p, _ in read], year, short)) is not None and ", ".join(matched) != value:
+    matched = _matched([p for p, _ in read], year, short)
+    if matched is not None and ", ".join(matched[0]) != value:
         issues.append(issue("place_matched", value))
-        value = ", ".join(matched)
-        read = [_part(p) for p in matched]
+        value = ", ".join(matched[0])
+        read = [_part(p) for p in matched[0]]
+    if matched is not None and matched[1].province_uncertain and not short:
+        issues.append(issue("place_province_year", matched[1].parts[2]))
     names_province = read[-1][0].startswith(("tỉnh ", "thành phố "))
     units = current_units(value) if names_province else []
-    if names_province and not units:
+    # A place that names units none of which could be found or matched, or a commune that was not, is not one
+    # a clerk may skip.
+    unverified = not units or (_COMMUNE_WORD.search(value) and all(", " not in u for u in units))
+    if matched is None and unverified and (names_province or _UNIT_WORD.search(value)):
         issues.append(issue("place_not_found", value))
+    if numbered := _NUMBERED_UNIT.search(value):
+        issues.append(issue("place_numbered", numbered[0]))
     if len(units) > 1:
         issues.append(issue("place_ambiguous", " or ".join(units)))
     return Reading(value, tuple(issues), units[0] if len(units) == 1 else None)
