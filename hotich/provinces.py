@@ -5,6 +5,7 @@ old name ("tỉnh Hà Nam Ninh", 1976–1991) back to the provinces it may mean.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -12,7 +13,7 @@ import yaml
 
 from hotich.text import nfc
 
-__all__ = ["load_provinces", "name_before_2025", "province_name_in", "provinces_named"]
+__all__ = ["load_provinces", "name_before_2025", "name_in_force", "province_name_in", "provinces_named"]
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster when available
 
@@ -57,6 +58,11 @@ def name_before_2025(key: str) -> str:
     return next(name for _, last, name in reversed(load_provinces()[key]["names"]) if last >= 2024)
 
 
+def name_in_force(periods: Iterable[Sequence[Any]], year: int) -> str | None:
+    """The name of `periods` ([first year, last year, name] rows, as the table holds them) in force in `year`."""
+    return next((str(name) for first, last, name in periods if first <= year <= last), None)
+
+
 def province_name_in(key: str, district: str, year: int | None) -> str:
     """The name a page of `year` gives the province of `district` (a district of province `key`, without its
     unit word): the name of its group of districts where those had their own history; the 63-province name
@@ -66,7 +72,7 @@ def province_name_in(key: str, district: str, year: int | None) -> str:
     entry = load_provinces()[key]
     periods = next((g["names"] for g in entry.get("districts") or [] if district in map(str, g["in"])),
                    entry["names"])
-    name = next((name for first, last, name in periods if first <= year <= last), None)
+    name = name_in_force(periods, year)
     if name is None:
         raise ValueError(f"the province table names {key}/{district} for no page of {year}")
     return name

@@ -8,6 +8,7 @@ Torch-free: it runs after ONNX Runtime on the serving CPUs.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -123,6 +124,7 @@ def read_in_sequence(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
         return list(readings)
     own = {k: read_as(probs[k], codec, readings[k].text)[0] for k, _ in read}
 
+    @functools.cache  # the run chosen is scored again line by line
     def fit(k: int, number: int) -> tuple[float, str]:
         return max((read_as(probs[k], codec, text)[0], text) for text in _written_like(number, readings[k].text))
 

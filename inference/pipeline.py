@@ -75,6 +75,11 @@ class _Line:
     """The first line of a person's name: read with a family name first when the frames allow
     (`_family_names`)."""
 
+    @property
+    def read_again(self) -> bool:
+        """Does the page read this line again after its first reading (its logits are kept)?"""
+        return self.page_dated or self.page_repeated or self.page_numbered or self.named
+
 
 class Pipeline:
     """The shipped models (or those in the given folders) loaded once; `read_page` per page.
@@ -149,15 +154,14 @@ class Pipeline:
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
-        """Every line's reading, and the logits of the lines the page reads again: registration dates (against
-        the page's year) and fields every record repeats."""
+        """Every line's reading, and the logits of the lines the page reads again (`_Line.read_again`):
+        registration dates and numbers, names, and fields every record repeats."""
         crops = [crop_field(image, line.quad) for line in lines]
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
         kept: dict[int, np.ndarray] = {}
         for indices, logits in self.recognizer.batches(crops, self.batch_size):
-            kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True)
-                     if lines[i].page_dated or lines[i].page_repeated or lines[i].page_numbered or lines[i].named}
+            kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True) if lines[i].read_again}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
             # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on

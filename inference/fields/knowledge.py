@@ -36,10 +36,10 @@ from .places import read_place
 __all__ = ["PAGE_REPEATED", "REGISTRATION_DATE", "REGISTRATION_NUMBER", "field_constraint", "read_field", "read_record"]
 
 REGISTRATION_DATE = "reg.date"
+"""The source of the day a registration was made: every other date of the record precedes it."""
 REGISTRATION_NUMBER = "reg.number"
 PAGE_REPEATED = ("reg.officer", "reg.signer")
 """Fields every record of a page fills the same: the officer who registered and the one who signed."""
-"""The source of the day a registration was made: every other date of the record precedes it."""
 
 
 def _read_text(text: str) -> Reading:

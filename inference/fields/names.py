@@ -96,7 +96,6 @@ class NameWords:
         return frozenset(chars)
 
 
-
 def _head(text: str) -> str:
     """The first word, lower case, up to an apostrophe (H'Hen -> h)."""
     return regex.split(r"[ \-'’]", text.lower(), maxsplit=1)[0]

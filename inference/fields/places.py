@@ -31,10 +31,12 @@ FACILITY_KINDS = ("Trạm y tế", "Trạm xá", "Nhà hộ sinh", "Nhà bảo s
                   "Bệnh viện Đa khoa", "Trung tâm Y tế", "Bệnh viện Phụ sản", "Bệnh viện Sản Nhi")
 """Kinds of health facility a place of birth or death names before the unit it stands in."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
-_UNIT_WORD = regex.compile(r"(?i)(?<!\w)(?:thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã)(?!\w)")
+_NAMED_UNITS = "thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã"
+"""The unit words that open the commune, district and province parts a place is matched by."""
+_UNIT_WORD = regex.compile(rf"(?i)(?<!\w)(?:{_NAMED_UNITS})(?!\w)")
 _COMMUNE_WORD = regex.compile(r"(?i)(?<!\w)(?:thị trấn|phường|xã)(?!\w)")
 _NUMBERED_UNIT = regex.compile(r"(?i)(?<!\w)(?:phường|quận|khu vực)\s+\d+")
-_RUN_ON = regex.compile(r"(?i)(?<!\bthị)\s+(?=(?:thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã) )")
+_RUN_ON = regex.compile(rf"(?i)(?<!\bthị)\s+(?=(?:{_NAMED_UNITS}) )")
 
 
 def _part(part: str) -> tuple[str, bool]:

@@ -105,7 +105,6 @@ def is_syllable(word: str) -> bool:
     return nfc(word).lower() in syllables()
 
 
-
 @lru_cache(maxsize=1)
 def syllable_prefixes() -> dict[str, frozenset[str]]:
     """Every proper prefix of a syllable, the empty one too (lower case) -> the letters that may follow it."""

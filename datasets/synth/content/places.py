@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotich.provinces import load_provinces, province_name_in
+from hotich.provinces import load_provinces, name_in_force, province_name_in
 
 from . import admin
 from .admin import Unit
@@ -87,10 +87,6 @@ def provinces() -> dict[str, ProvinceInfo]:
     return out
 
 
-def _in_force(periods: tuple[tuple[int, int, str], ...], year: int) -> str | None:
-    return next((name for first, last, name in periods if first <= year <= last), None)
-
-
 @functools.lru_cache(maxsize=8192)
 def province_name(province_key: str, district: str, year: int) -> str:
     return province_name_in(province_key, district, year)
@@ -98,7 +94,7 @@ def province_name(province_key: str, district: str, year: int) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def district_name(province_key: str, district: str, district_type: str, year: int, south_pre1975: bool) -> str:
-    renamed = _in_force(provinces()[province_key].district_names.get(district, ()), year)
+    renamed = name_in_force(provinces()[province_key].district_names.get(district, ()), year)
     name = renamed or f"{district_type.lower()} {district}"
     if south_pre1975:  # RVN called every district a "quận"
         name = "quận " + split_unit_word(name)[1]
