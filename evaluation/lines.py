@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import expected_calibration_error, score_lines
+from hotich.inference.decoding import TextPrior
 from hotich.inference.recognizer import LineRecognizer, read_gray
 from hotich.text import nfc
 
@@ -39,12 +40,13 @@ class LineEngine(Protocol):
 class HotichEngine:
     name = "hotich"
 
-    def __init__(self, recognizer: LineRecognizer, beam_width: int = 1, batch_size: int = 32) -> None:
-        self.recognizer, self.beam_width, self.batch_size = recognizer, beam_width, batch_size
+    def __init__(self, recognizer: LineRecognizer, beam_width: int = 1, batch_size: int = 32,
+                 prior: TextPrior | None = None) -> None:
+        self.recognizer, self.beam_width, self.batch_size, self.prior = recognizer, beam_width, batch_size, prior
 
     def read(self, paths: Sequence[Path]) -> list[tuple[str, float]]:
         readings = self.recognizer.read([read_gray(p) for p in paths], batch_size=self.batch_size,
-                                        beam_width=self.beam_width)
+                                        beam_width=self.beam_width, prior=self.prior)
         return [(r.text, r.confidence) for r in readings]
 
 

@@ -227,6 +227,52 @@ _model_dir = click.option("--model", "model_dir", type=click.Path(exists=True, f
                           default=None, help="Recogniser folder (model.json + ONNX); default: the shipped one.")
 
 
+@train.command("language")
+@click.option("--lines", "line_sets", multiple=True, required=True,
+              help=f"Line sets whose text the model is counted on (repeat): {_line_set_help}.")
+@click.option("--order", type=click.IntRange(min=1), default=6, show_default=True)
+@click.option("--tune-on", default="kalapa-val-a", show_default=True,
+              help="Validation lines the fusion weight and bonus are chosen on (read by the shipped recogniser).")
+@click.option("--calibrate-on", "calibrate_on", multiple=True,
+              help="More validation lines (repeat) the fused confidence is fitted on, besides the tuning lines: "
+              "synthetic lines in held-out fonts, from a seed no other set uses.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime threads (default: all).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("models/weights/language"),
+              show_default=True)
+def train_language(line_sets: tuple[str, ...], order: int, tune_on: str, calibrate_on: tuple[str, ...],
+                   threads: int | None, out: Path) -> None:
+    """Count the character language model on training lines' text and choose its fusion weights."""
+    from dataclasses import asdict
+
+    from hotich.inference.language_prior import LanguagePrior
+    from hotich.inference.recognizer import PRIOR_BEAM, LineRecognizer
+    from hotich.models.language import CharLanguageModel
+    from hotich.training.language import LineFrames, fit_confidence, tune_fusion
+
+    overlap = set(line_sets) & {tune_on, *calibrate_on, "kalapa-val", "kalapa-val-a", "kalapa-val-b"}
+    if overlap:
+        raise click.BadParameter(f"{sorted(overlap)} are validation lines: count the model on training lines only")
+    texts = {name: [s.text for s in _line_set(name)] for name in line_sets}
+    model = CharLanguageModel.fit((t for lines in texts.values() for t in lines), order)
+    recognizer = LineRecognizer(threads=threads)
+    tuning = LineFrames.read(recognizer, _line_set(tune_on))
+    fusion = tune_fusion(model, recognizer, tuning)
+    prior = LanguagePrior(model, fusion.weight, fusion.bonus)
+    confidence = fit_confidence(prior, recognizer,
+                                [tuning, *(LineFrames.read(recognizer, _line_set(name)) for name in calibrate_on)])
+    command = " ".join(["hotich train language", *(f"--lines {name}" for name in line_sets), f"--order {order}",
+                        f"--tune-on {tune_on}", *(f"--calibrate-on {name}" for name in calibrate_on)])
+    model.save(out, corpus={name: len(lines) for name, lines in texts.items()}, command=command,
+               fusion={"weight": fusion.weight, "bonus": fusion.bonus, "beam": PRIOR_BEAM,
+                       "confidence": asdict(confidence), "tuned_on": tune_on,
+                       "calibrated_on": [tune_on, *calibrate_on], "recognizer": recognizer.version,
+                       "cer": round(fusion.cer, 4), "cer_greedy": round(fusion.cer_greedy, 4),
+                       "grid": {k: round(v, 4) for k, v in fusion.grid.items()}})
+    click.echo(f"{len(model.counts)} histories from {sum(map(len, texts.values()))} lines; fusion weight "
+               f"{fusion.weight:g}, bonus {fusion.bonus:g}: {tune_on} CER {fusion.cer_greedy:.2%} greedy -> "
+               f"{fusion.cer:.2%} fused; confidence {confidence}; written to {out}")
+
+
 @main.group("export")
 def export() -> None:
     """Turn trained checkpoints into served artifacts."""
@@ -383,20 +429,25 @@ def evaluate() -> None:
 @click.option("--errors", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write every misread line (TSV: path, reference, text, confidence) here.")
 @click.option("--record", is_flag=True, help="Also record the hotich figures in the model's card, under DATASET.")
+@click.option("--language", is_flag=True, help="Weigh the hotich readings with the shipped character language "
+              "model (a beam search at least 10 wide, with the weights its card records).")
 def eval_lines(dataset: str, model_dir: Path | None, variant: str | None, engines: tuple[str, ...], beam: int,
                batch_size: int, threads: int | None, limit: int | None, as_json: bool, errors: Path | None,
-               record: bool) -> None:
+               record: bool, language: bool) -> None:
     """Score line readers on DATASET: a folder with labels.tsv, or kalapa-train / kalapa-val / kalapa-val-a / -b."""
     from hotich.evaluation.lines import HotichEngine, TesseractEngine, evaluate_lines
+    from hotich.inference.language_prior import LanguagePrior
     from hotich.inference.recognizer import LineRecognizer
     from hotich.models.card import update_card
 
     samples = _line_set(dataset)[:limit]
+    prior = LanguagePrior.shipped() if language else None
     results = {}
     for name in engines or ("hotich",):
         if name == "hotich":
             recognizer = LineRecognizer(model_dir, variant=variant, threads=threads)
-            engine, model = HotichEngine(recognizer, beam_width=beam, batch_size=batch_size), recognizer.version
+            engine = HotichEngine(recognizer, beam_width=beam, batch_size=batch_size, prior=prior)
+            model = recognizer.version + (" + language model" if prior else "")
         else:
             try:
                 engine, model = TesseractEngine(), "tesseract vie"
@@ -409,7 +460,8 @@ def eval_lines(dataset: str, model_dir: Path | None, variant: str | None, engine
             path.write_text("".join(f"{r.path}\t{r.reference}\t{r.text}\t{r.confidence:.4f}\n"
                                     for r in lines if r.text != r.reference), encoding="utf-8")
         if record and name == "hotich":
-            update_card(recognizer.model_dir, metrics={dataset: evaluation.model_dump(exclude={"engine"})})
+            key = f"{dataset} with the language model" if prior else dataset
+            update_card(recognizer.model_dir, metrics={key: evaluation.model_dump(exclude={"engine"})})
     if as_json:
         dumps = {name: e.model_dump() for name, e in results.items()}
         click.echo(json.dumps(next(iter(dumps.values())) if len(dumps) == 1 else dumps, ensure_ascii=False, indent=1))
@@ -470,15 +522,17 @@ def eval_layout(pages_dir: Path, model_dir: Path | None, threads: int | None, li
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys n, exact, accepted_share, accepted_accuracy, "
               "pages, template_acc, pages_per_s, latency_p50_s, latency_p95_s, by_type).")
+@click.option("--language/--no-language", default=True, show_default=True,
+              help="Weigh unsure free-text lines by the shipped character language model.")
 def eval_pages(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None,
-               as_json: bool) -> None:
+               as_json: bool, language: bool) -> None:
     """Read every page of PAGES_DIR (from `hotich synth pages`) with the whole pipeline and score its fields:
     exact values, the share accepted without review and how often the accepted ones are right."""
     from hotich.evaluation.pages import evaluate_pages
     from hotich.inference.pipeline import Pipeline
 
     try:
-        e, _ = evaluate_pages(Pipeline(model_dir, threads=threads), pages_dir, limit=limit)
+        e, _ = evaluate_pages(Pipeline(model_dir, threads=threads, language=language), pages_dir, limit=limit)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -11,10 +11,11 @@ Torch-free: it runs after ONNX Runtime on the serving CPUs.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
@@ -29,6 +30,7 @@ __all__ = [
     "Constraint",
     "Hypothesis",
     "Pattern",
+    "TextPrior",
     "Vocabulary",
     "beam_search",
     "forced_alignment",
@@ -38,6 +40,8 @@ __all__ = [
     "softmax",
 ]
 
+PRUNE = 1e-3
+"""The beam search tries no label a frame finds less likely than this (unless a constraint asks for it)."""
 CONSTRAINED_LABELS = 32
 """Under a constraint, how many of each frame's most likely labels are tried whatever their probability."""
 BLANK_FRAME = 0.99
@@ -79,6 +83,9 @@ class Hypothesis:
     """The line's confidence (`line_confidence`)."""
     char_confidences: tuple[float, ...]
     """One per character of `text`."""
+    posterior: float | None = None
+    """From a beam search: the reading's share of its final beam's probability (the frames', times the
+    prior's when one weighs the search); None from the greedy path."""
 
 
 def line_confidence(char_confidences: Sequence[float], probs: np.ndarray, blank: int) -> float:
@@ -188,6 +195,26 @@ class Constraint(Protocol):
         ...
 
 
+class TextPrior(Protocol):
+    """A belief about which texts are likely, fed one NFC character at a time (`spelling.SpellingPrior`)."""
+
+    initial: Hashable
+    """The state before the first character."""
+
+    def step(self, state: Hashable, char: str) -> tuple[Hashable, float]:
+        """The state after `char`, and the log-weight (nats) the character adds."""
+        ...
+
+    def end(self, state: Hashable) -> float:
+        """The log-weight of the text ending in `state`."""
+        ...
+
+    def confidence(self, posterior: float, frames: float) -> float:
+        """How sure a reading this prior weighed is, from its share of the search's final beam and the
+        confidence its frames alone give it (`line_confidence`): the frames alone miss what the prior knows."""
+        ...
+
+
 class Vocabulary:
     """A field's closed list (enumerations, place names): the text must be one entry."""
 
@@ -242,16 +269,22 @@ def beam_search(
     beam_width: int = 10,
     constraint: Constraint | None = None,
     top_k: int = 5,
-    prune: float = 1e-3,
+    prune: float = PRUNE,
+    prior: TextPrior | None = None,
 ) -> list[Hypothesis]:
     """CTC prefix beam search over one line's (T, C) probabilities; the `top_k` best distinct texts, best first.
 
     With a `constraint`, readings it cannot accept are dropped as they grow, so its best allowed reading is
     found even when the frames prefer a forbidden one. An empty list means no reading is accepted: the value
     is not one the field can hold, and a person must look. Labels below `prune` in a frame are not tried.
+    A `prior` (NFC codecs only) weighs each reading's text against its frames: a prefix's probability is
+    multiplied by the prior's weight of every character it adds, and a finished reading's by the weight of
+    ending there.
     """
     if beam_width < 1 or top_k < 1:
         raise ValueError("beam_width and top_k must be at least 1")
+    if prior is not None and codec.units != "nfc":
+        raise ValueError("a text prior reads whole characters: it needs a codec of NFC units")
     blank = codec.blank
     allowed: dict[tuple[int, ...], bool] = {}
     texts: dict[tuple[int, ...], str] = {(): ""}
@@ -278,6 +311,20 @@ def beam_search(
         return allowed[prefix]
 
     following: dict[tuple[int, ...], frozenset[int] | None] = {}
+    # Per prefix: the prior's state after it, and the weight its last character added.
+    prior_states: dict[tuple[int, ...], Hashable] = {(): prior.initial if prior is not None else None}
+    prior_weights: dict[tuple[int, ...], float] = {}
+
+    def weight(extended: tuple[int, ...]) -> float:
+        if prior is None:
+            return 1.0
+        if extended not in prior_weights:
+            state, log_weight = prior.step(prior_states[extended[:-1]], codec.alphabet[extended[-1]])
+            prior_states[extended], prior_weights[extended] = state, math.exp(log_weight)
+        return prior_weights[extended]
+
+    def ending(prefix: tuple[int, ...]) -> float:
+        return math.exp(prior.end(prior_states[prefix])) if prior is not None else 1.0
 
     def next_labels(prefix: tuple[int, ...]) -> frozenset[int] | None:
         """The labels the constraint lets follow `prefix` (NFC labels are characters); None: it cannot say."""
@@ -326,18 +373,20 @@ def beam_search(
                     continue
                 # The same label again is a new character only after a blank; without one it merges (above).
                 there = grown.setdefault(extended, [0.0, 0.0])
-                there[1] += (p_blank if label == last else total) * row[label]
+                there[1] += (p_blank if label == last else total) * row[label] * weight(extended)
         best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
         top = best[0][1][0] + best[0][1][1]
         beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}
 
-    ranked = sorted(beams.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)
-    chosen: dict[str, list[int]] = {}
-    for prefix, _ in ranked:
+    scores = {prefix: (p_blank + p_label) * ending(prefix) for prefix, (p_blank, p_label) in beams.items()}
+    total = sum(scores.values())
+    chosen: dict[str, tuple[list[int], float]] = {}
+    for prefix in sorted(scores, key=scores.__getitem__, reverse=True):
         text = codec.decode(list(prefix)).text
         if text in chosen or (constraint is not None and not constraint.accepts(text)):
             continue
-        chosen[text] = list(prefix)
+        chosen[text] = list(prefix), scores[prefix] / total if total > 0 else 0.0
         if len(chosen) == top_k:
             break
-    return [_hypothesis(codec, ids, forced_alignment(probs, ids, blank), probs) for ids in chosen.values()]
+    return [dataclasses.replace(_hypothesis(codec, ids, forced_alignment(probs, ids, blank), probs), posterior=share)
+            for ids, share in chosen.values()]

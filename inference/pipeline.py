@@ -30,6 +30,7 @@ from hotich.inference.fields.knowledge import (
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.joint_reading import read_in_sequence, read_jointly
+from hotich.inference.language_prior import LanguagePrior
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
 from hotich.inference.recognizer import LineReading, LineRecognizer, decode_lines
@@ -45,8 +46,10 @@ UNKNOWN_TEMPLATE = "unknown"
 FAMILY_NAME_MARGIN = 6.0
 """How much less likely (nats) the frames may find a name with a family name first than what they read, and
 the name still take it (of 427 names on 30 validation pages, 3 nats read 194 right, 6 and 10 nats 199)."""
-ALTERNATIVES_BELOW = 0.9
-"""Lines the greedy reading is less sure of than this get the beam search's alternatives."""
+UNSURE_BELOW = 0.9
+"""Lines the greedy reading is less sure of than this are searched again: weighed by the language model when
+their field has no grammar or list, and for the alternatives a reviewer is shown when they are a field's only
+line."""
 
 
 def line_quads(polygon: np.ndarray, n: int) -> list[np.ndarray]:
@@ -86,15 +89,17 @@ class Pipeline:
 
     `threads` caps ONNX Runtime's threads per model; `providers` (e.g. ["CUDAExecutionProvider",
     "CPUExecutionProvider"]) picks where the recogniser runs. `beam_width` searches constrained fields;
-    `alternatives` is how many other readings a single-line field reports.
+    `alternatives` is how many other readings a single-line field reports. `language` weighs the readings of
+    unsure lines without a grammar or list by the shipped character language model.
     """
 
     def __init__(self, recognizer_dir: Path | None = None, identifier_dir: Path | None = None,
                  ruling_dir: Path | None = None, *, threads: int | None = None,
                  providers: Sequence[str] | None = None, beam_width: int = 8, alternatives: int = 2,
-                 batch_size: int = 8) -> None:
+                 batch_size: int = 8, language: bool = True) -> None:
         self.layout = LayoutDetector(identifier_dir, ruling_dir, threads=threads)
         self.recognizer = LineRecognizer(recognizer_dir, threads=threads, providers=providers)
+        self.language = LanguagePrior.shipped() if language else None
         self.routing = RoutingPolicy.model_validate(self.recognizer.card.get("routing", {}))
         self.beam_width, self.alternatives, self.batch_size = beam_width, alternatives, batch_size
         self.family_first = FamilyNameFirst()
@@ -164,14 +169,19 @@ class Pipeline:
             kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True) if lines[i].read_again}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list
-            # or lexicon when the greedy reading breaks it, and for the alternatives a reviewer will be shown on
-            # one-line fields the model is unsure of.
-            searched = [k for k, (i, r) in enumerate(zip(indices, greedy, strict=True))
-                        if _breaks(lines[i].constraint, r) or (lines[i].whole and r.confidence < ALTERNATIVES_BELOW)]
-            beams = decode_lines([logits[k] for k in searched], codec, temperature, beam_width=self.beam_width,
-                                 constraints=[lines[indices[k]].constraint for k in searched],
+            # or lexicon when the greedy reading breaks it or is unsure; weighed by the language model on the
+            # other lines the model is unsure of.
+            unsure = [r.confidence < UNSURE_BELOW for r in greedy]
+            constrained = [k for k, i in enumerate(indices) if lines[i].constraint is not None
+                           and (_breaks(lines[i].constraint, greedy[k]) or (lines[i].whole and unsure[k]))]
+            free = [k for k, i in enumerate(indices) if lines[i].constraint is None and unsure[k]
+                    and (self.language is not None or lines[i].whole)]
+            beams = decode_lines([logits[k] for k in constrained], codec, temperature, beam_width=self.beam_width,
+                                 constraints=[lines[indices[k]].constraint for k in constrained],
                                  alternatives=self.alternatives)
-            for k, r in zip(searched, beams, strict=True):
+            beams += decode_lines([logits[k] for k in free], codec, temperature, beam_width=self.beam_width,
+                                  alternatives=self.alternatives, prior=self.language)
+            for k, r in zip(constrained + free, beams, strict=True):
                 # Nothing the grammar or list allows fits the frames: keep what the frames say; field knowledge
                 # flags it.
                 if not (lines[indices[k]].constraint is not None and not r.text and r.confidence == 0.0):

@@ -1,0 +1,56 @@
+"""The language prior in the beam search: it overrules frames that barely prefer a misspelling, leaves sure
+frames alone, and gives fused readings a confidence in [0, 1]."""
+
+import numpy as np
+
+from hotich.evaluation.metrics import cer
+from hotich.inference.decoding import beam_search
+from hotich.inference.language_prior import FusedConfidence, LanguagePrior
+from hotich.inference.recognizer import read_gray
+from hotich.models.codec import Codec
+from hotich.models.language import CharLanguageModel
+
+
+def _frames(codec: Codec, columns: list[dict[str, float]]) -> np.ndarray:
+    """One frame per dict (label -> probability, the rest blank), a blank frame after each."""
+    probs = []
+    for column in columns:
+        frame = np.full(len(codec), 1e-6)
+        for char, p in column.items():
+            frame[codec.encode(char)[0]] = p
+        frame[codec.blank] = max(0.0, 1 - sum(column.values()))
+        probs += [frame, np.eye(len(codec))[codec.blank]]
+    return np.array(probs, dtype=np.float32)
+
+
+def test_the_prior_turns_a_close_misreading_into_the_words_it_knows():
+    codec = Codec.for_units("nfc")
+    model = CharLanguageModel.fit(["xã Tân Phú"] * 20 + ["xã Tân Bình"] * 20, order=4)
+    prior = LanguagePrior(model, weight=0.5, bonus=0.5)
+    columns = [{c: 0.95} for c in "xã Tân Ph"] + [{"ủ": 0.55, "ú": 0.4}]
+    probs = _frames(codec, columns)
+    assert beam_search(probs, codec, 10, top_k=1)[0].text == "xã Tân Phủ"
+    fused = beam_search(probs, codec, 10, top_k=1, prior=prior)[0]
+    assert fused.text == "xã Tân Phú"
+    assert 0.0 < fused.posterior <= 1.0
+    # Frames sure of what they read keep it, even where the model has never seen it.
+    sure = _frames(codec, [{c: 0.999} for c in "xã Tân Phủ"])
+    assert beam_search(sure, codec, 10, top_k=1, prior=prior)[0].text == "xã Tân Phủ"
+
+
+def test_fused_confidence_is_a_probability_that_rises_with_the_share_of_the_beam():
+    calibration = FusedConfidence(posterior=0.5, frames=0.3, bias=0.0)
+    shares = [calibration(share, 0.2) for share in (1e-9, 0.2, 0.5, 0.9, 1.0)]
+    assert all(0.0 <= c <= 1.0 for c in shares) and shares == sorted(shares)
+    assert 0.0 <= calibration(None, 0.0) <= 1.0
+
+
+def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_recognizer, heldout_lines):
+    prior = LanguagePrior.shipped()
+    refs = [s.text for s in heldout_lines]
+    images = [read_gray(s.path) for s in heldout_lines]
+    greedy = shipped_recognizer.read(images)
+    fused = shipped_recognizer.read(images, prior=prior)
+    assert cer(refs, [r.text for r in fused]) <= cer(refs, [r.text for r in greedy]) + 0.01
+    for reading in fused:
+        assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
