@@ -12,6 +12,8 @@ by `hotich train language`.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from importlib.resources import files
@@ -49,10 +51,10 @@ class LanguagePrior:
     """A `decoding.TextPrior`; its state is the folded history the model conditions on."""
 
     def __init__(self, model: CharLanguageModel, weight: float, bonus: float,
-                 confidence: FusedConfidence | None = None) -> None:
+                 confidence: FusedConfidence | None = None, version: str = "unsaved") -> None:
         if weight < 0:
             raise ValueError(f"a language model weight cannot be negative, not {weight}")
-        self.model, self.weight, self.bonus = model, weight, bonus
+        self.model, self.weight, self.bonus, self.version = model, weight, bonus, version
         self.calibration = confidence or FusedConfidence()
         self.initial = model.start
         self._steps: dict[tuple[str, str], tuple[str, float]] = {}
@@ -63,7 +65,11 @@ class LanguagePrior:
         """The model in `model_dir` (default: the shipped one) with the fusion its card records."""
         model, card = CharLanguageModel.load(model_dir or DEFAULT_LANGUAGE_DIR)
         fusion = card["fusion"]
-        return cls(model, float(fusion["weight"]), float(fusion["bonus"]), FusedConfidence(**fusion["confidence"]))
+        # Counts and fusion together are the model: a checksum of both names its version.
+        digest = hashlib.sha256((card["files"]["counts"]["sha256"] + json.dumps(fusion, sort_keys=True)).encode())
+        version = f"{card['name']}-{digest.hexdigest()[:8]}"
+        return cls(model, float(fusion["weight"]), float(fusion["bonus"]), FusedConfidence(**fusion["confidence"]),
+                   version)
 
     def step(self, state: str, char: str) -> tuple[str, float]:
         key = (state, char)

@@ -109,6 +109,8 @@ class Pipeline:
         versions = {"recognizer": self.recognizer.version, "identifier": self.layout.identifier.version}
         if self.layout.ruling is not None:
             versions["ruling"] = self.layout.ruling.version
+        if self.language is not None:
+            versions["language"] = self.language.version
         return versions
 
     def read_page(self, image: np.ndarray, *, page_id: str = "page", filename: str = "") -> PageResult:
