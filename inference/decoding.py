@@ -4,7 +4,9 @@ Greedy (best path) is the fast default. Prefix beam search keeps several reading
 constraint (a closed list, or a grammar such as a date) it only keeps readings the field can hold: a list's
 entry the frames make slightly less likely than an impossible reading still wins, and its confidence says
 how far the frames had to be overruled. Confidences are always read off the frames (a forced alignment of
-the chosen text), never off the search's path scores, so greedy and beam results are comparable.
+the chosen text), never off the search's path scores, so greedy and beam results are comparable. A reading
+a language prior weighed also carries its share of the final beam (`Hypothesis.posterior`), from which
+`recognizer.decode_lines` gives it the prior's calibrated confidence (`TextPrior.confidence`).
 
 Torch-free: it runs after ONNX Runtime on the serving CPUs.
 """
@@ -196,7 +198,7 @@ class Constraint(Protocol):
 
 
 class TextPrior(Protocol):
-    """A belief about which texts are likely, fed one NFC character at a time (`spelling.SpellingPrior`)."""
+    """A belief about which texts are likely, fed one NFC character at a time (`language_prior.LanguagePrior`)."""
 
     initial: Hashable
     """The state before the first character."""
@@ -209,7 +211,7 @@ class TextPrior(Protocol):
         """The log-weight of the text ending in `state`."""
         ...
 
-    def confidence(self, posterior: float, frames: float) -> float:
+    def confidence(self, posterior: float | None, frames: float) -> float:
         """How sure a reading this prior weighed is, from its share of the search's final beam and the
         confidence its frames alone give it (`line_confidence`): the frames alone miss what the prior knows."""
         ...
