@@ -13,9 +13,21 @@ import yaml
 
 from hotich.text import nfc
 
-__all__ = ["load_provinces", "name_before_2025", "name_in_force", "province_name_in", "provinces_named"]
+__all__ = ["UNIT_WORDS", "load_provinces", "name_before_2025", "name_in_force", "province_name_in",
+           "provinces_named", "split_unit_word"]
+
+UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
+"""Words that open an administrative unit's name, longest first so "thị xã" wins over "xã"."""
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster when available
+
+
+def split_unit_word(name: str) -> tuple[str, str]:
+    """("thị xã", "Bảo Lộc") from "thị xã Bảo Lộc"; ("", name) when it opens with no (lower-case) unit word."""
+    for word in UNIT_WORDS:
+        if name.startswith(word + " "):
+            return word, name[len(word) + 1 :]
+    return "", name
 
 
 @functools.cache

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from hotich.provinces import load_provinces, province_name_in
+from hotich.provinces import load_provinces, province_name_in, split_unit_word
 from hotich.text import nfc
 
 __all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "PROVINCE_YEARS", "Match", "edit_rate", "match_units"]
@@ -33,7 +33,6 @@ PROVINCE_YEARS = 10
 """A province added to a place that left it out is named by the registration's year, itself read: where the
 province bore another name within this many years (Sông Bé until 1996, Bình Phước after), a misread year
 would name it wrongly, so the place goes to review."""
-_DISTRICT_WORDS = ("thành phố", "thị xã", "huyện", "quận")
 _CANDIDATES = 64
 """Communes whose own name is nearest the one read that are scored with their district and province."""
 
@@ -70,13 +69,8 @@ def _lower_unit(name: str, unit_type: str) -> str:
 
 def _variants(names: Sequence[str], south: bool) -> tuple[str, ...]:
     if south:  # the RVN called every district a "quận" (Cai Lậy, a thị xã since 2013)
-        names = [*names, *("quận " + _bare(n) for n in names)]
+        names = [*names, *("quận " + split_unit_word(n)[1] for n in names)]
     return tuple(dict.fromkeys(names))
-
-
-def _bare(name: str) -> str:
-    """A district's name without its unit word."""
-    return next((name[len(w) + 1:] for w in _DISTRICT_WORDS if name.startswith(w + " ")), name)
 
 
 @functools.cache
@@ -90,7 +84,7 @@ def _communes() -> tuple[tuple[str, ...], dict[str, tuple[_Commune, ...]]]:
                    "WHERE ward IS NOT NULL"):
         entry = table[r["provinceKey"]]
         district = _lower_unit(r["district"], r["districtType"])
-        bare = _bare(district)
+        bare = split_unit_word(district)[1]
         renamed = [name for k, periods in (entry.get("district_names") or {}).items() if str(k) == bare
                    for _, _, name in periods]
         groups = [g["names"] for g in entry.get("districts") or [] if bare in map(str, g["in"])]

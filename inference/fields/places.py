@@ -15,16 +15,14 @@ import functools
 import regex
 from vietnamadminunits import ParseMode, convert_address, parse_address
 
-from hotich.provinces import name_before_2025, provinces_named
+from hotich.provinces import UNIT_WORDS, name_before_2025, provinces_named, split_unit_word
 from hotich.text import nfc
 
 from .gazetteer import MAX_EDITS, Match, edit_rate, match_units
 from .issues import Reading, issue
 
-__all__ = ["FACILITY_KINDS", "UNIT_WORDS", "current_unit", "current_units", "read_place"]
+__all__ = ["FACILITY_KINDS", "current_unit", "current_units", "read_place"]
 
-UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
-"""Words that open an administrative unit's name, longest first so "thị xã" wins over "xã"."""
 _ABBREVIATIONS = {"tp": "thành phố", "tt": "thị trấn", "tx": "thị xã", "p": "phường", "h": "huyện", "q": "quận",
                   "t": "tỉnh", "x": "xã"}  # fmt: skip
 FACILITY_KINDS = ("Trạm y tế", "Trạm xá", "Nhà hộ sinh", "Nhà bảo sanh", "Bảo sanh viện", "Bệnh xá", "Bệnh viện",
@@ -43,11 +41,8 @@ def _part(part: str) -> tuple[str, bool]:
     """One comma-separated part with its unit word written out in lower case; whether it was abbreviated."""
     if m := _ABBREVIATED.fullmatch(part):
         return f"{_ABBREVIATIONS[m[1].lower()]} {m[2]}", True
-    lower = part.lower()
-    for word in UNIT_WORDS:
-        if lower.startswith(word + " "):
-            return word + part[len(word) :], False
-    return part, False
+    word, _ = split_unit_word(part.lower())
+    return word + part[len(word) :], False
 
 
 def _split(text: str) -> list[str]:
@@ -150,8 +145,7 @@ def current_units(place: str) -> list[str]:
 
 def _unit_name(part: str) -> str:
     """A unit's name without its unit word ("huyện Lý Nhân" -> "Lý Nhân")."""
-    lower = part.lower()
-    word = next((w for w in UNIT_WORDS if lower.startswith(w + " ")), None)
+    word, _ = split_unit_word(part.lower())
     return part[len(word) + 1 :].strip() if word else part
 
 

@@ -21,9 +21,10 @@ from datetime import date, datetime
 import numpy as np
 
 from hotich.numwords import date_to_words
+from hotich.provinces import split_unit_word
 
 from .habits import WritingHabits
-from .places import Place, split_unit_word
+from .places import Place
 from .sampling import chance
 
 FORMATS = ("plain", "upper", "title", "date", "date_words", "year", "age", "place", "place_short", "number", "time")

@@ -11,9 +11,11 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from hotich.provinces import split_unit_word
+
 from .books import BookContext
 from .names import FEMALE, MALE, sample_name
-from .places import Place, split_unit_word
+from .places import Place
 from .registration_types import AGAIN, LATE
 from .sampling import Weighted, chance, choose, date_between, randint
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hotich.provinces import load_provinces, name_in_force, province_name_in
+from hotich.provinces import load_provinces, name_in_force, province_name_in, split_unit_word
 
 from . import admin
 from .admin import Unit
@@ -27,18 +27,6 @@ class Place:
         and district only)."""
         parts = [self.commune, self.district] if short else [self.facility, self.commune, self.district, self.province]
         return ", ".join(p for p in parts if p) or self.province
-
-
-# Unit words that open an administrative name, longest first so "thị xã" wins over "xã".
-UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
-
-
-def split_unit_word(name: str) -> tuple[str, str]:
-    """("thị xã", "Bảo Lộc") from "thị xã Bảo Lộc"; ("", name) when it has none."""
-    for word in UNIT_WORDS:
-        if name.startswith(word + " "):
-            return word, name[len(word) + 1 :]
-    return "", name
 
 
 @dataclass(frozen=True)
