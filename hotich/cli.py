@@ -522,7 +522,7 @@ def eval_layout(pages_dir: Path, model_dir: Path | None, threads: int | None, li
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys n, exact, accepted_share, accepted_accuracy, "
               "pages, template_acc, pages_per_s, latency_p50_s, latency_p95_s, by_type).")
-@click.option("--language/--no-language", default=True, show_default=True,
+@click.option("--language/--no-language", default=False, show_default=True,
               help="Weigh unsure free-text lines by the shipped character language model.")
 def eval_pages(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None,
                as_json: bool, language: bool) -> None:

@@ -96,7 +96,7 @@ class Pipeline:
     def __init__(self, recognizer_dir: Path | None = None, identifier_dir: Path | None = None,
                  ruling_dir: Path | None = None, *, threads: int | None = None,
                  providers: Sequence[str] | None = None, beam_width: int = 8, alternatives: int = 2,
-                 batch_size: int = 8, language: bool = True) -> None:
+                 batch_size: int = 8, language: bool = False) -> None:
         self.layout = LayoutDetector(identifier_dir, ruling_dir, threads=threads)
         self.recognizer = LineRecognizer(recognizer_dir, threads=threads, providers=providers)
         self.language = LanguagePrior.shipped() if language else None

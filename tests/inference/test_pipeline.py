@@ -64,7 +64,7 @@ def test_without_routing_thresholds_every_field_is_reviewed(light_pages_dir, tmp
     result = Pipeline(model, threads=1).read_page(cv2.imread(str(light_pages_dir / truth.image.filename)))
     assert all(f.needs_review for r in result.records for f in r.fields)
     assert {"preprocess", "identify", "register", "recognise", "fields", "total"} <= set(result.timings_ms)
-    assert set(result.model_versions) == {"recognizer", "identifier", "ruling", "language"}
+    assert set(result.model_versions) == {"recognizer", "identifier", "ruling"}
 
 
 def test_a_blank_sheet_is_no_known_book_and_nothing_is_read(pipeline):
