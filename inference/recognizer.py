@@ -49,6 +49,10 @@ class LineReading:
     char_confidences: tuple[float, ...]
     alternatives: tuple[Hypothesis, ...] = ()
     """The next best readings (beam search only), best first."""
+    beam_share: float | None = None
+    """The reading's share of the final beam (beam search only)."""
+    frame_confidence: float | None = None
+    """The frames' own confidence in the reading, before a language prior's calibration replaced it."""
 
 
 def read_gray(path: Path) -> np.ndarray:
@@ -93,9 +97,11 @@ def decode_lines(logits: Sequence[np.ndarray], codec: Codec, temperature: float 
         if not hyps:
             readings.append(LineReading("", 0.0, ()))
             continue
+        best = hyps[0]
         if prior is not None:
             hyps = [dataclasses.replace(h, confidence=prior.confidence(h.posterior, h.confidence)) for h in hyps]
-        readings.append(LineReading(hyps[0].text, hyps[0].confidence, hyps[0].char_confidences, tuple(hyps[1:])))
+        readings.append(LineReading(best.text, hyps[0].confidence, best.char_confidences, tuple(hyps[1:]),
+                                    beam_share=best.posterior, frame_confidence=best.confidence))
     return readings
 
 

@@ -21,9 +21,8 @@ from tqdm import tqdm
 
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import cer
-from hotich.inference.decoding import beam_search, softmax
 from hotich.inference.language_prior import FusedConfidence, LanguagePrior
-from hotich.inference.recognizer import PRIOR_BEAM, PRIOR_PRUNE, LineRecognizer, decode_lines, read_gray
+from hotich.inference.recognizer import LineRecognizer, decode_lines, read_gray
 from hotich.models.language import CharLanguageModel
 from hotich.text import nfc
 
@@ -79,12 +78,11 @@ def fit_confidence(prior: LanguagePrior, recognizer: LineRecognizer, lines: Sequ
     shares, frames, right, weights = [], [], [], []
     for group in lines:
         weights += [1 / len(group.texts)] * len(group.texts)
-        for logits, text in zip(group.logits, group.texts, strict=True):
-            probs = softmax(logits, recognizer.temperature)
-            best = beam_search(probs, recognizer.codec, PRIOR_BEAM, top_k=1, prior=prior, prune=PRIOR_PRUNE)[0]
-            shares.append(best.posterior)
-            frames.append(best.confidence)
-            right.append(best.text == nfc(text).strip())
+        readings = decode_lines(group.logits, recognizer.codec, recognizer.temperature, prior=prior)
+        for reading, text in zip(readings, group.texts, strict=True):
+            shares.append(reading.beam_share if reading.beam_share is not None else 0.0)
+            frames.append(reading.frame_confidence if reading.frame_confidence is not None else 0.0)
+            right.append(reading.text == nfc(text).strip())
     share = np.clip(np.array(shares), 1e-6, 1 - 1e-6)
     x = np.stack([np.log(share / (1 - share)), np.log(np.clip(frames, 1e-6, None)), np.ones(len(share))], axis=1)
     y = np.array(right, dtype=np.float64)

@@ -54,3 +54,5 @@ def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_rec
     assert cer(refs, [r.text for r in fused]) <= cer(refs, [r.text for r in greedy]) + 0.01
     for reading in fused:
         assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
+        # The calibrated confidence is the prior's map of the two figures the reading keeps.
+        assert reading.confidence == prior.confidence(reading.beam_share, reading.frame_confidence)
