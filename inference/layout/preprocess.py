@@ -981,8 +981,8 @@ def _fit_displacement(samples: list[tuple[np.ndarray, np.ndarray]], w: int, h: i
         # and solve the small field system alone.
         f = 2 * nk
         p_, q, d = normal[:f, :f], normal[:f, f:], np.diag(normal[f:, f:]).copy()
-        # OpenCV's own products and Cholesky: numpy's would go to a multi-threaded BLAS, whose threads stall
-        # (tens to hundreds of ms) on a machine that is busy with other work, as an inference server is.
+        # Both OpenCV and numpy hand these to OpenBLAS, whose threads stall on a busy machine:
+        # `LayoutDetector.analyse` holds it to one thread.
         scaled = np.ascontiguousarray(q / np.sqrt(d))
         reduced = p_ - cv2.mulTransposed(scaled, False)
         right = rhs[:f, None] - cv2.gemm(q, (rhs[f:] / d)[:, None], 1, None, 0)
