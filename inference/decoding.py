@@ -156,18 +156,23 @@ def _best_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> tuple[
     ext[1::2] = ids
     states = len(ext)
     logp = np.log(np.maximum(probs[:, ext].astype(np.float64), _TINY))
-    can_skip = np.zeros(states, dtype=bool)
-    can_skip[2:] = (ext[2:] != blank) & (ext[2:] != ext[:-2])
+    # A label may be reached by skipping the blank before it, unless it repeats the label before that.
+    skip_open = np.full(states, -np.inf)
+    skip_open[2:] = np.where((ext[2:] != blank) & (ext[2:] != ext[:-2]), 0.0, -np.inf)
     back = np.zeros((len(probs), states), dtype=np.int8)  # 0 stay, 1 from the previous state, 2 skip a blank
     score = np.full(states, -np.inf)
     score[:2] = logp[0, :2]
-    candidates = np.full((3, states), -np.inf)
+    # Preallocated rows and in-place maxima: the loop runs once per frame, so its numpy calls are its cost.
+    previous, skipped, best_so_far = np.full(states, -np.inf), np.full(states, -np.inf), np.empty(states)
     for t in range(1, len(probs)):
-        candidates[0] = score
-        candidates[1, 1:] = score[:-1]
-        candidates[2, 2:] = np.where(can_skip[2:], score[:-2], -np.inf)
-        back[t] = candidates.argmax(axis=0)
-        score = candidates[back[t], np.arange(states)] + logp[t]
+        previous[1:] = score[:-1]
+        skipped[2:] = score[:-2]
+        skipped += skip_open
+        np.maximum(score, previous, out=best_so_far)
+        np.greater(previous, score, out=back[t], casting="unsafe")  # ties stay
+        back[t][skipped > best_so_far] = 2
+        np.maximum(best_so_far, skipped, out=best_so_far)
+        score = best_so_far + logp[t]
     state = states - 1 if score[-1] >= score[-2] else states - 2
     best = float(score[state])
     path = np.empty(len(probs), dtype=np.int64)
@@ -313,6 +318,7 @@ def beam_search(
         return allowed[prefix]
 
     following: dict[tuple[int, ...], frozenset[int] | None] = {}
+    labels_of: dict[frozenset[str], frozenset[int]] = {}  # prefixes share the sets of characters that may follow
     # Per prefix: the prior's state after it, and the weight its last character added.
     prior_states: dict[tuple[int, ...], Hashable] = {(): prior.initial if prior is not None else None}
     prior_weights: dict[tuple[int, ...], float] = {}
@@ -332,8 +338,12 @@ def beam_search(
         """The labels the constraint lets follow `prefix` (NFC labels are characters); None: it cannot say."""
         if prefix not in following:
             chars = constraint.next_characters(text_of(prefix)) if constraint is not None else None
-            following[prefix] = None if chars is None or codec.units != "nfc" else frozenset(
-                codec.encode("".join(chars)))
+            if chars is None or codec.units != "nfc":
+                following[prefix] = None
+            else:
+                if chars not in labels_of:
+                    labels_of[chars] = codec.ids_of(chars)
+                following[prefix] = labels_of[chars]
         return following[prefix]
 
     # Per prefix: probability of the frames so far ending in a blank, and ending in its last label; in plain

@@ -49,6 +49,10 @@ class Codec:
                 self.unknown[u] += 1
         return ids
 
+    def ids_of(self, characters: frozenset[str]) -> frozenset[int]:
+        """The labels of those of `characters` that are units of this codec (NFC: whole characters)."""
+        return frozenset(self._ids[c] for c in characters if c in self._ids)
+
     def decode(self, ids: list[int], confidences: list[float] | None = None) -> Decoded:
         """Label ids (already collapsed, blanks allowed) -> NFC text with one confidence per character.
 
