@@ -216,9 +216,10 @@ class TextPrior(Protocol):
         """The log-weight of the text ending in `state`."""
         ...
 
-    def confidence(self, posterior: float | None, frames: float) -> float:
-        """How sure a reading this prior weighed is, from its share of the search's final beam and the
-        confidence its frames alone give it (`line_confidence`): the frames alone miss what the prior knows."""
+    def confidence(self, posterior: float | None, frames: float, length: int) -> float:
+        """How sure a reading this prior weighed is, from its share of the search's final beam, the
+        confidence its frames alone give it (`line_confidence`: the frames alone miss what the prior knows)
+        and its length in characters."""
         ...
 
 

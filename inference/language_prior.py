@@ -4,7 +4,7 @@ every extra character so that fused readings are not shortened.
 
 A fused reading's confidence cannot come from its frames alone: a letter the model restored is one the
 frames found unlikely, yet it is usually right. It is a logistic function of the reading's share of the
-final beam and of its frames' confidence, fitted on validation lines.
+final beam, of its frames' confidence and of its length, fitted on validation lines.
 
 The weight, bonus and confidence coefficients are the language card's `fusion`, chosen on validation lines
 by `hotich train language`.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hotich.models.language import END, CharLanguageModel, fold
 
-__all__ = ["DEFAULT_LANGUAGE_DIR", "FusedConfidence", "LanguagePrior"]
+__all__ = ["CONFIDENCE_TERMS", "DEFAULT_LANGUAGE_DIR", "FusedConfidence", "LanguagePrior", "confidence_terms"]
 
 DEFAULT_LANGUAGE_DIR = Path(str(files("hotich.models"))) / "weights" / "language"
 """The shipped language model."""
@@ -31,20 +31,37 @@ _CACHED = 1_000_000
 """Steps kept once computed; a long-running server starts over beyond this."""
 
 
+CONFIDENCE_TERMS = ("posterior", "frames", "length", "posterior_length", "bias")
+"""The terms of a fused confidence, in the order `confidence_terms` gives them."""
+
+
+def confidence_terms(posterior: float | None, frames: float, length: int) -> tuple[float, ...]:
+    """A fused reading's `CONFIDENCE_TERMS`: the logit of its share of the beam, the log of its frames'
+    confidence, log(1 + its characters), the first times the third, and 1."""
+    share = min(max(posterior if posterior is not None else frames, _FLOOR), 1 - _FLOOR)
+    logit, size = math.log(share / (1 - share)), math.log1p(length)
+    return logit, math.log(max(frames, _FLOOR)), size, logit * size, 1.0
+
+
 @dataclass(frozen=True)
 class FusedConfidence:
-    """P(the reading is right) = sigmoid(posterior * logit(share of the beam) + frames * log(frame confidence)
-    + bias)."""
+    """P(the reading is right) = sigmoid(sum of each coefficient times its term of `confidence_terms`).
+
+    The length terms are there because a long line (a Kalapa address) with the same share of the beam and
+    frame confidence as a short one (a field) is right less often: without them one map over both kinds of
+    line was 4.8% off on held-out writers (ECE), with them 2.5%.
+    """
 
     posterior: float = 1.0
     frames: float = 0.0
+    length: float = 0.0
+    posterior_length: float = 0.0
     bias: float = 0.0
 
-    def __call__(self, posterior: float | None, frames: float) -> float:
-        share = min(max(posterior if posterior is not None else frames, _FLOOR), 1 - _FLOOR)
-        z = (self.posterior * math.log(share / (1 - share)) + self.frames * math.log(max(frames, _FLOOR))
-             + self.bias)
-        return 1 / (1 + math.exp(-z))
+    def __call__(self, posterior: float | None, frames: float, length: int) -> float:
+        terms = confidence_terms(posterior, frames, length)
+        z = sum(getattr(self, name) * term for name, term in zip(CONFIDENCE_TERMS, terms, strict=True))
+        return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
 class LanguagePrior:
@@ -84,5 +101,5 @@ class LanguagePrior:
     def end(self, state: str) -> float:
         return self.weight * math.log(self.model.probability(state, END))
 
-    def confidence(self, posterior: float | None, frames: float) -> float:
-        return self.calibration(posterior, frames)
+    def confidence(self, posterior: float | None, frames: float, length: int) -> float:
+        return self.calibration(posterior, frames, length)

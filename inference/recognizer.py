@@ -99,7 +99,8 @@ def decode_lines(logits: Sequence[np.ndarray], codec: Codec, temperature: float 
             continue
         best = hyps[0]
         if prior is not None:
-            hyps = [dataclasses.replace(h, confidence=prior.confidence(h.posterior, h.confidence)) for h in hyps]
+            hyps = [dataclasses.replace(h, confidence=prior.confidence(h.posterior, h.confidence, len(h.text)))
+                    for h in hyps]
         readings.append(LineReading(best.text, hyps[0].confidence, best.char_confidences, tuple(hyps[1:]),
                                     beam_share=best.posterior, frame_confidence=best.confidence))
     return readings

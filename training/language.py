@@ -6,7 +6,7 @@ validation lines:
 - the fusion weight and bonus are the pair whose fused beam search reads the tuning lines (Kalapa's a-half
   writers by default) with the lowest CER;
 - the fused readings' confidence is a logistic regression of "the line is exactly right" on the reading's
-  share of the beam and its frames' confidence, fitted on the calibration lines (the tuning lines and
+  share of the beam, its frames' confidence and its length, fitted on the calibration lines (the tuning lines and
   synthetic lines in held-out fonts), since the two differ in how often a line is right.
 """
 
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import cer
-from hotich.inference.language_prior import FusedConfidence, LanguagePrior
+from hotich.inference.language_prior import CONFIDENCE_TERMS, FusedConfidence, LanguagePrior, confidence_terms
 from hotich.inference.recognizer import LineRecognizer, decode_lines, read_gray
 from hotich.models.language import CharLanguageModel
 from hotich.text import nfc
@@ -73,23 +73,20 @@ def tune_fusion(model: CharLanguageModel, recognizer: LineRecognizer, lines: Lin
 
 
 def fit_confidence(prior: LanguagePrior, recognizer: LineRecognizer, lines: Sequence[LineFrames]) -> FusedConfidence:
-    """The logistic map from (share of the beam, frame confidence) to P(right) over all of `lines`, by Newton's
-    method on the log-loss; each group of lines weighs the same (real lines are few, synthetic ones many)."""
-    shares, frames, right, weights = [], [], [], []
+    """The logistic map from `confidence_terms` (share of the beam, frame confidence, length) to P(right) over
+    all of `lines`, by Newton's method on the log-loss; each group of lines weighs the same (real lines are
+    few, synthetic ones many)."""
+    terms, right, weights = [], [], []
     for group in lines:
         weights += [1 / len(group.texts)] * len(group.texts)
         readings = decode_lines(group.logits, recognizer.codec, recognizer.temperature, prior=prior)
         for reading, text in zip(readings, group.texts, strict=True):
-            shares.append(reading.beam_share if reading.beam_share is not None else 0.0)
-            frames.append(reading.frame_confidence if reading.frame_confidence is not None else 0.0)
+            terms.append(confidence_terms(reading.beam_share, reading.frame_confidence or 0.0, len(reading.text)))
             right.append(reading.text == nfc(text).strip())
-    share = np.clip(np.array(shares), 1e-6, 1 - 1e-6)
-    x = np.stack([np.log(share / (1 - share)), np.log(np.clip(frames, 1e-6, None)), np.ones(len(share))], axis=1)
-    y = np.array(right, dtype=np.float64)
-    counts = np.array(weights)  # each group of lines weighs the same, however many lines it has
-    w = np.zeros(3)
+    x, y, counts = np.array(terms), np.array(right, dtype=np.float64), np.array(weights)
+    w = np.zeros(x.shape[1])
     for _ in range(50):
         p = 1 / (1 + np.exp(-(x @ w)))
-        hessian = (x * (counts * p * (1 - p))[:, None]).T @ x + 1e-9 * np.eye(3)
+        hessian = (x * (counts * p * (1 - p))[:, None]).T @ x + 1e-9 * np.eye(len(w))
         w -= np.linalg.solve(hessian, x.T @ (counts * (p - y)))
-    return FusedConfidence(*(round(float(v), 4) for v in w))
+    return FusedConfidence(**{name: round(float(v), 4) for name, v in zip(CONFIDENCE_TERMS, w, strict=True)})

@@ -39,10 +39,13 @@ def test_the_prior_turns_a_close_misreading_into_the_words_it_knows():
 
 
 def test_fused_confidence_is_a_probability_that_rises_with_the_share_of_the_beam():
-    calibration = FusedConfidence(posterior=0.5, frames=0.3, bias=0.0)
-    shares = [calibration(share, 0.2) for share in (1e-9, 0.2, 0.5, 0.9, 1.0)]
+    calibration = FusedConfidence(posterior=0.5, frames=0.3, length=-0.3, posterior_length=-0.04, bias=0.5)
+    shares = [calibration(share, 0.2, 12) for share in (1e-9, 0.2, 0.5, 0.9, 1.0)]
     assert all(0.0 <= c <= 1.0 for c in shares) and shares == sorted(shares)
-    assert 0.0 <= calibration(None, 0.0) <= 1.0
+    assert 0.0 <= calibration(None, 0.0, 0) <= 1.0
+    # A longer line with the same share and frames is less likely right; extreme terms do not overflow.
+    assert calibration(0.9, 0.2, 40) < calibration(0.9, 0.2, 10)
+    assert FusedConfidence(posterior=1e4)(1e-9, 0.5, 10) == 0.0
 
 
 def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_recognizer, heldout_lines):
@@ -55,4 +58,5 @@ def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_rec
     for reading in fused:
         assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
         # The calibrated confidence is the prior's map of the two figures the reading keeps.
-        assert reading.confidence == prior.confidence(reading.beam_share, reading.frame_confidence)
+        assert reading.confidence == prior.confidence(reading.beam_share, reading.frame_confidence,
+                                                      len(reading.text))

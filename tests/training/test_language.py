@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hotich.cli import main
 from hotich.datasets.synth.batch import write_lines
 from hotich.datasets.synth.pages import SynthOptions
-from hotich.inference.language_prior import LanguagePrior
+from hotich.inference.language_prior import CONFIDENCE_TERMS, LanguagePrior
 from hotich.training.language import BONUSES, WEIGHTS
 
 
@@ -23,7 +23,7 @@ def test_train_language_writes_a_model_with_its_chosen_fusion(tmp_path, heldout_
     fusion = card["fusion"]
     assert len(fusion["grid"]) == len(WEIGHTS) * len(BONUSES)
     assert fusion["cer"] == min(fusion["grid"].values())
-    assert set(fusion["confidence"]) == {"posterior", "frames", "bias"}
+    assert set(fusion["confidence"]) == set(CONFIDENCE_TERMS)
     assert card["corpus"] == {str(train): 40}
     prior = LanguagePrior.shipped(out)
     assert (prior.weight, prior.bonus) == (fusion["weight"], fusion["bonus"])
