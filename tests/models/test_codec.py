@@ -31,3 +31,9 @@ def test_nfd_character_is_as_sure_as_its_least_sure_unit():
     decoded = codec.decode(ids, [0.9, 0.5, 0.8, 0.7])
     assert decoded.text == "ệa"
     assert decoded.confidences == (0.5, 0.7)
+
+
+def test_the_labels_of_a_set_of_characters_are_those_encoding_gives_them():
+    codec = Codec.for_units("nfc")
+    assert codec.ids_of(frozenset("ễ0/")) == frozenset(codec.encode("ễ0/"))
+    assert codec.ids_of(frozenset("€")) == frozenset() and not codec.unknown
