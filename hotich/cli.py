@@ -399,7 +399,8 @@ def calibrate_routing(pages_dir: Path, model_dir: Path | None, threads: int | No
         _, outcomes = evaluate_pages(pipeline, pages_dir, limit=limit)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    policy = RoutingPolicy(thresholds=fit_thresholds(outcomes), fitted_on=str(pages_dir))
+    policy = RoutingPolicy(thresholds=fit_thresholds(outcomes), fitted_on=str(pages_dir),
+                           fitted_with=pipeline.model_versions)
     update_card(pipeline.recognizer.model_dir, routing=policy.model_dump(mode="json"))
     for field_type, t in policy.thresholds.items():
         threshold = "review all" if t.threshold is None else f"threshold {t.threshold:.4f}"
@@ -522,7 +523,7 @@ def eval_layout(pages_dir: Path, model_dir: Path | None, threads: int | None, li
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (keys n, exact, accepted_share, accepted_accuracy, "
               "pages, template_acc, pages_per_s, latency_p50_s, latency_p95_s, by_type).")
-@click.option("--language/--no-language", default=False, show_default=True,
+@click.option("--language/--no-language", default=True, show_default=True,
               help="Weigh unsure free-text lines by the shipped character language model.")
 def eval_pages(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None,
                as_json: bool, language: bool) -> None:

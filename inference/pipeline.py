@@ -9,6 +9,7 @@ The CLI, the API, batch jobs and evaluation all read pages through `Pipeline.rea
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from hotich.templates import get_template
 from hotich.templates.model import Template
 
 __all__ = ["UNKNOWN_TEMPLATE", "Pipeline", "line_quads"]
+
+log = logging.getLogger(__name__)
 
 UNKNOWN_TEMPLATE = "unknown"
 """template_id, book_type and era of a page no known template fits: nothing is read from it."""
@@ -89,20 +92,25 @@ class Pipeline:
 
     `threads` caps ONNX Runtime's threads per model; `providers` (e.g. ["CUDAExecutionProvider",
     "CPUExecutionProvider"]) picks where the recogniser runs. `beam_width` searches constrained fields;
-    `alternatives` is how many other readings a single-line field reports. `language` weighs the readings of
-    unsure lines without a grammar or list by the shipped character language model.
+    `alternatives` is how many other readings a single-line field reports. `language` (on by default; routing
+    is fitted with it) weighs the readings of unsure lines without a grammar or list by the shipped character
+    language model.
     """
 
     def __init__(self, recognizer_dir: Path | None = None, identifier_dir: Path | None = None,
                  ruling_dir: Path | None = None, *, threads: int | None = None,
                  providers: Sequence[str] | None = None, beam_width: int = 8, alternatives: int = 2,
-                 batch_size: int = 8, language: bool = False) -> None:
+                 batch_size: int = 8, language: bool = True) -> None:
         self.layout = LayoutDetector(identifier_dir, ruling_dir, threads=threads)
         self.recognizer = LineRecognizer(recognizer_dir, threads=threads, providers=providers)
         self.language = LanguagePrior.shipped() if language else None
         self.routing = RoutingPolicy.model_validate(self.recognizer.card.get("routing", {}))
         self.beam_width, self.alternatives, self.batch_size = beam_width, alternatives, batch_size
         self.family_first = FamilyNameFirst()
+        if self.routing.fitted_with and self.routing.fitted_with != self.model_versions:
+            log.warning("the review thresholds were chosen with %s, but this pipeline runs %s: the share of "
+                        "accepted fields that are right may fall short; run `hotich calibrate routing` on "
+                        "validation pages", self.routing.fitted_with, self.model_versions)
 
     @property
     def model_versions(self) -> dict[str, str]:

@@ -104,6 +104,8 @@ class TrainConfig(BaseModel):
     """Validation sets larger than this are subsampled (the same lines at every evaluation)."""
     max_width: int = Field(1024, ge=32)
     checkpoint_dir: Path = Path("var/runs/recognizer")
+    keep_evaluated: bool = False
+    """Also keep each evaluated step as step-N.pt, for `hotich train average` over a run's last steps."""
     seed: int = 0
     num_workers: int = Field(1, ge=0)
     """Data-loading processes per training process; one is enough to keep a model busy."""
@@ -468,6 +470,8 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
             checkpoint(last_path)
             if improved:
                 checkpoint(best_path)
+            if config.keep_evaluated:
+                checkpoint(out / f"step-{step}.pt")
             record = {"step": step, "epochs": dict(zip([s.name for s in sources], sampler.epochs(step), strict=True)),
                       "lr": scheduler.get_last_lr()[0], "train_loss": float(np.mean(window)),
                       "lines_per_s": lines_done / train_seconds, "best": improved,

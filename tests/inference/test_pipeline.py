@@ -64,7 +64,21 @@ def test_without_routing_thresholds_every_field_is_reviewed(light_pages_dir, tmp
     result = Pipeline(model, threads=1).read_page(cv2.imread(str(light_pages_dir / truth.image.filename)))
     assert all(f.needs_review for r in result.records for f in r.fields)
     assert {"preprocess", "identify", "register", "recognise", "fields", "total"} <= set(result.timings_ms)
-    assert set(result.model_versions) == {"recognizer", "identifier", "ruling"}
+    assert set(result.model_versions) == {"recognizer", "identifier", "ruling", "language"}
+
+
+def test_thresholds_chosen_with_other_models_are_warned_of(tmp_path, caplog):
+    model = tmp_path / "recognizer"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    card = json.loads((model / "model.json").read_text(encoding="utf-8"))
+    pipeline = Pipeline(model, threads=1)
+    card["routing"]["fitted_with"] = pipeline.model_versions
+    (model / "model.json").write_text(json.dumps(card), encoding="utf-8")
+    caplog.clear()
+    Pipeline(model, threads=1)
+    assert "calibrate routing" not in caplog.text
+    Pipeline(model, threads=1, language=False)
+    assert "calibrate routing" in caplog.text
 
 
 def test_a_blank_sheet_is_no_known_book_and_nothing_is_read(pipeline):

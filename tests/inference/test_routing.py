@@ -45,6 +45,15 @@ def test_types_with_too_few_fields_or_no_safe_threshold_are_all_reviewed():
     assert chosen["name"].accepted_share == 0.0
 
 
+def test_a_threshold_must_earn_its_fields_with_one_error_to_spare():
+    # 100 right fields: 100% right on validation, but one error more would be 99%: not enough for 99.5%.
+    few = [Outcome("place", 0.99 - i * 1e-4, False, True) for i in range(100)]
+    assert fit_thresholds(few)["place"].threshold is None
+    # 250 right fields: one error more would still leave 99.6%.
+    many = [Outcome("place", 0.99 - i * 1e-4, False, True) for i in range(250)]
+    assert fit_thresholds(many)["place"].accepted_share == 1.0
+
+
 def test_policy_reviews_low_confidence_issues_and_unknown_types_but_not_informational_issues():
     policy = RoutingPolicy(thresholds={"date": TypeThreshold(threshold=0.9, accepted_share=0.5, n=100)})
     assert not policy.needs_review("date", 0.95, [])

@@ -71,7 +71,7 @@ def test_templates_and_readiness(service):
     templates = client.get("/v1/templates", headers={"X-API-Key": keys["reader"]}).json()
     assert len(templates) == 13 and {"id", "book_type", "era", "fields"} <= templates[0].keys()
     ready = client.get("/ready", headers={"X-API-Key": keys["reader"]}).json()
-    assert ready["status"] == "ready" and set(ready["models"]) == {"recognizer", "identifier", "ruling"}
+    assert ready["status"] == "ready" and set(ready["models"]) == {"recognizer", "identifier", "ruling", "language"}
 
 
 def test_a_page_image_is_read(service, page):

@@ -35,11 +35,11 @@ def test_training_lowers_the_loss_and_writes_checkpoints(lines, tmp_path):
     for row in rows:
         shutil.copy(lines / row.split("\t")[0], eight)
     (eight / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    config = _config(eight, tmp_path / "run", steps=30)
+    config = _config(eight, tmp_path / "run", steps=30, keep_evaluated=True)
     result = train_recognizer(config, progress=False)
     assert result.step == 30 and len(result.losses) == 30
     assert np.mean(result.losses[-5:]) < 0.5 * np.mean(result.losses[:5])
-    for name in ("best.pt", "last.pt", "history.jsonl"):
+    for name in ("best.pt", "last.pt", "history.jsonl", "step-10.pt", "step-20.pt", "step-30.pt"):
         assert (config.checkpoint_dir / name).is_file()
     history = [json.loads(x) for x in (config.checkpoint_dir / "history.jsonl").read_text().splitlines()]
     assert [h["step"] for h in history] == [10, 20, 30]
