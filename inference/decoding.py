@@ -54,6 +54,8 @@ _TINY = np.finfo(np.float64).tiny
 _TINY_PROB = 1e-30
 """The beam search's floor for a frame's probabilities: every label stays reachable, and a frame's best
 prefix keeps a score the per-frame rescaling can divide by."""
+_CACHED_PREFIXES = 200_000
+"""Prefixes a `Pattern` keeps answers for; a long-running server starts over beyond this."""
 
 
 def _grows_into() -> dict[str, tuple[str, ...]]:
@@ -260,9 +262,15 @@ class Pattern:
         except regex.error as e:
             raise ValueError(f"invalid field pattern {pattern!r}: {e}") from e
         self._characters = frozenset(nfc(characters)) if characters is not None else None
+        self._allowed: dict[str, bool] = {}
+        """Prefixes answered: a page's dates share most of theirs."""
 
     def allows(self, prefix: str) -> bool:
-        return self._regex.fullmatch(prefix, partial=True) is not None
+        if prefix not in self._allowed:
+            if len(self._allowed) > _CACHED_PREFIXES:
+                self._allowed.clear()
+            self._allowed[prefix] = self._regex.fullmatch(prefix, partial=True) is not None
+        return self._allowed[prefix]
 
     def accepts(self, text: str) -> bool:
         return self._regex.fullmatch(text) is not None
@@ -377,16 +385,18 @@ def beam_search(
             last = prefix[-1] if prefix else None
             if last is not None:
                 here[1] += p_label * row[last]
-            follow = next_labels(prefix)
+            # Without a constraint or a prior their calls are skipped: this loop is the search's cost.
+            follow = next_labels(prefix) if constraint is not None else None
             if follow not in tried:
                 tried[follow] = candidates if follow is None else [label for label in candidates if label in follow]
             for label in tried[follow]:
                 extended = (*prefix, label)
-                if not allows(extended):
+                if constraint is not None and not allows(extended):
                     continue
                 # The same label again is a new character only after a blank; without one it merges (above).
                 there = grown.setdefault(extended, [0.0, 0.0])
-                there[1] += (p_blank if label == last else total) * row[label] * weight(extended)
+                there[1] += ((p_blank if label == last else total) * row[label]
+                             * (weight(extended) if prior is not None else 1.0))
         best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
         top = best[0][1][0] + best[0][1][1]
         beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}
