@@ -14,6 +14,7 @@ Torch-free: it runs after ONNX Runtime on the serving CPUs.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import math
 import unicodedata
@@ -54,8 +55,8 @@ _TINY = np.finfo(np.float64).tiny
 _TINY_PROB = 1e-30
 """The beam search's floor for a frame's probabilities: every label stays reachable, and a frame's best
 prefix keeps a score the per-frame rescaling can divide by."""
-_CACHED_PREFIXES = 200_000
-"""Prefixes a `Pattern` keeps answers for; a long-running server starts over beyond this."""
+CACHED_PREFIXES = 200_000
+"""Prefixes a constraint keeps its answers for (least recently asked ones go first)."""
 
 
 def _grows_into() -> dict[str, tuple[str, ...]]:
@@ -262,15 +263,11 @@ class Pattern:
         except regex.error as e:
             raise ValueError(f"invalid field pattern {pattern!r}: {e}") from e
         self._characters = frozenset(nfc(characters)) if characters is not None else None
-        self._allowed: dict[str, bool] = {}
-        """Prefixes answered: a page's dates share most of theirs."""
+        # Answers kept per prefix: a page's dates share most of theirs.
+        self.allows = functools.lru_cache(maxsize=CACHED_PREFIXES)(self._allows)
 
-    def allows(self, prefix: str) -> bool:
-        if prefix not in self._allowed:
-            if len(self._allowed) > _CACHED_PREFIXES:
-                self._allowed.clear()
-            self._allowed[prefix] = self._regex.fullmatch(prefix, partial=True) is not None
-        return self._allowed[prefix]
+    def _allows(self, prefix: str) -> bool:
+        return self._regex.fullmatch(prefix, partial=True) is not None
 
     def accepts(self, text: str) -> bool:
         return self._regex.fullmatch(text) is not None
@@ -313,9 +310,8 @@ def beam_search(
             texts[prefix] = texts[prefix[:-1]] + codec.alphabet[prefix[-1]]
         return texts[prefix]
 
+    # allows, weight and next_labels are called only when there is a constraint or a prior (the loop below).
     def allows(prefix: tuple[int, ...]) -> bool:
-        if constraint is None:
-            return True
         if prefix not in allowed:
             text = text_of(prefix)
             if codec.units == "nfd" and text:
@@ -333,8 +329,6 @@ def beam_search(
     prior_weights: dict[tuple[int, ...], float] = {}
 
     def weight(extended: tuple[int, ...]) -> float:
-        if prior is None:
-            return 1.0
         if extended not in prior_weights:
             state, log_weight = prior.step(prior_states[extended[:-1]], codec.alphabet[extended[-1]])
             prior_states[extended], prior_weights[extended] = state, math.exp(log_weight)
@@ -346,7 +340,7 @@ def beam_search(
     def next_labels(prefix: tuple[int, ...]) -> frozenset[int] | None:
         """The labels the constraint lets follow `prefix` (NFC labels are characters); None: it cannot say."""
         if prefix not in following:
-            chars = constraint.next_characters(text_of(prefix)) if constraint is not None else None
+            chars = constraint.next_characters(text_of(prefix))
             if chars is None or codec.units != "nfc":
                 following[prefix] = None
             else:

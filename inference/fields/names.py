@@ -4,10 +4,12 @@ a misread name is searched again within."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import regex
 
+from hotich.inference.decoding import CACHED_PREFIXES
 from hotich.lexicons import FAMILY_NAMES
 from hotich.text import nfc
 
@@ -25,8 +27,6 @@ _MINORITY_SHAPE = regex.compile(_ONSET + _RHYME)
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _APOSTROPHES = "'’"
 _SEPARATORS = " -"
-_CACHED = 200_000
-"""Name prefixes `NameWords` keeps answers for; a long-running server starts over beyond this."""
 
 
 def _minority_syllable(word: str) -> bool:
@@ -78,18 +78,13 @@ class NameWords:
     def __init__(self) -> None:
         self._words = syllables()
         self._next = {prefix: letters | {c.upper() for c in letters} for prefix, letters in syllable_prefixes().items()}
-        self._allowed: dict[str, bool] = {}
-        """Prefixes answered: the page's beam searches grow the same names ("Nguyễn V...") again and again."""
+        # Answers kept per prefix: a page's beam searches grow the same names ("Nguyễn V...") again and again.
+        self.allows = functools.lru_cache(maxsize=CACHED_PREFIXES)(self._allows)
 
-    def allows(self, prefix: str) -> bool:
-        if prefix not in self._allowed:
-            if len(self._allowed) > _CACHED:
-                self._allowed.clear()
-            *done, last = prefix.lower().replace("-", " ").split(" ")
-            last = _stem(last)
-            self._allowed[prefix] = (last in self._next or last in self._words) and all(
-                _stem(w) in self._words for w in done)
-        return self._allowed[prefix]
+    def _allows(self, prefix: str) -> bool:
+        *done, last = prefix.lower().replace("-", " ").split(" ")
+        last = _stem(last)
+        return (last in self._next or last in self._words) and all(_stem(w) in self._words for w in done)
 
     def accepts(self, text: str) -> bool:
         words = _words(text)
