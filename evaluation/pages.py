@@ -53,8 +53,9 @@ def _figures(outcomes: list[tuple[Outcome, bool]]) -> FieldFigures:
 
 
 def score_page(result: PageResult, truth: PageResult) -> list[tuple[Outcome, bool]]:
-    """(outcome, accepted) of every field of the page, truth fields first."""
-    types = {spec.key: routing_class(spec) for spec in get_template(truth.template_id).fields}
+    """(outcome, accepted) of every field of the page, truth fields first; each outcome in the routing class
+    of what was read (`routing_class`: fields read empty are "blank")."""
+    specs = {spec.key: spec for spec in get_template(truth.template_id).fields}
     read = {(r.index, f.key): f for r in result.records for f in r.fields} if result.template_id == truth.template_id \
         else {}
     scored = []
@@ -62,15 +63,15 @@ def score_page(result: PageResult, truth: PageResult) -> list[tuple[Outcome, boo
         for field in record.fields:
             got = read.pop((record.index, field.key), None)
             if got is None:
-                scored.append((Outcome(types[field.key], 0.0, True, False), False))
+                scored.append((Outcome(routing_class(specs[field.key]), 0.0, True, False), False))
             else:
                 flagged = any(i.code not in INFORMATIONAL for i in got.issues)
-                scored.append((Outcome(types[field.key], got.confidence, flagged, got.value == field.value),
-                               not got.needs_review))
+                scored.append((Outcome(routing_class(specs[field.key], not got.text), got.confidence, flagged,
+                                       got.value == field.value), not got.needs_review))
     for got in read.values():
         if got.value is not None:
-            scored.append((Outcome(types.get(got.key, "text"), got.confidence, False, False),
-                           not got.needs_review))
+            scored.append((Outcome(routing_class(specs[got.key]) if got.key in specs else "text", got.confidence,
+                                   False, False), not got.needs_review))
     return scored
 
 

@@ -387,8 +387,8 @@ def calibrate_recognizer(model_dir: Path | None, on: str) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N pages.")
 def calibrate_routing(pages_dir: Path, model_dir: Path | None, threads: int | None, limit: int | None) -> None:
     """Choose each field type's review threshold on PAGES_DIR (validation pages from `hotich synth pages`, never
-    the pages you report on) so that accepted fields are at least 99.5% right; write them into the recogniser's
-    model.json."""
+    the pages you report on) so that accepted fields are at least 99.5% right with 95% confidence; write them
+    into the recogniser's model.json."""
     from hotich.evaluation.pages import evaluate_pages
     from hotich.inference.pipeline import Pipeline
     from hotich.inference.routing import RoutingPolicy, fit_thresholds

@@ -18,7 +18,7 @@ import functools
 import heapq
 import math
 import unicodedata
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
@@ -276,6 +276,22 @@ class Pattern:
         return self._characters
 
 
+def _best_allowed(grown: dict[tuple[int, ...], list[float]], width: int,
+                  allowed: Callable[[tuple[int, ...]], bool] | None, beam: Collection[tuple[int, ...]]
+                  ) -> list[tuple[tuple[int, ...], list[float]]]:
+    """The `width` likeliest prefixes of a frame (ties in the order they grew) that are in the previous `beam`
+    or that `allowed` lets through."""
+    if allowed is None:
+        return heapq.nlargest(width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
+    best = []
+    for item in sorted(grown.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True):
+        if item[0] in beam or allowed(item[0]):
+            best.append(item)
+            if len(best) == width:
+                break
+    return best
+
+
 def beam_search(
     probs: np.ndarray,
     codec: Codec,
@@ -353,45 +369,57 @@ def beam_search(
     # probabilities (additions, not log-sum-exps: the loop is scalar Python), rescaled every frame so that
     # the best prefix has 1 and long lines do not underflow.
     beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
-    floored = np.maximum(probs.astype(np.float64), _TINY_PROB)
-    for t in range(len(probs)):
-        row = floored[t].tolist()  # Python floats: numpy scalars are slow at scalar arithmetic
-        frame = probs[t]
-        likely = np.flatnonzero(frame >= prune)
-        likely = likely[likely != blank]
-        if not likely.size and (constraint is None or frame[blank] >= BLANK_FRAME):
+    # Python floats (numpy scalars are slow at scalar arithmetic), and each frame's labels to try, found for
+    # all frames at once: per-frame numpy calls cost more than the search on short lines.
+    rows = np.maximum(probs.astype(np.float64), _TINY_PROB).tolist()
+    tried_labels = probs >= prune
+    tried_labels[:, blank] = False
+    only_blanks = (~tried_labels.any(axis=1) & (constraint is None or probs[:, blank] >= BLANK_FRAME)).tolist()
+    if constraint is not None and len(probs):
+        # A field's value may be one the frames find unlikely (a misread digit): each frame's best few labels
+        # are tried too, whatever their probability; the constraint prunes them.
+        best_few = np.argpartition(probs, -CONSTRAINED_LABELS, axis=1)[:, -CONSTRAINED_LABELS:]
+        tried_labels[np.arange(len(probs))[:, None], best_few] = True
+        tried_labels[:, blank] = False
+    frames, labels = np.nonzero(tried_labels)
+    starts = np.searchsorted(frames, np.arange(len(probs) + 1)).tolist()
+    labels = labels.tolist()
+    for t, row in enumerate(rows):
+        if only_blanks[t]:
             # Only blanks and repeats: the same prefixes, rescored.
             beams = {prefix: ((p_blank + p_label) * row[blank], p_label * row[prefix[-1]] if prefix else 0.0)
                      for prefix, (p_blank, p_label) in beams.items()}
             continue
-        if constraint is not None:
-            # A field's value may be one the frames find unlikely (a misread digit): each frame's best few labels
-            # are tried too, whatever their probability; the constraint prunes them.
-            likely = np.union1d(likely, np.argpartition(frame, -CONSTRAINED_LABELS)[-CONSTRAINED_LABELS:])
-            likely = likely[likely != blank]
-        candidates = likely.tolist()
+        candidates = labels[starts[t] : starts[t + 1]]
         tried: dict[frozenset[int] | None, list[int]] = {}
         grown: dict[tuple[int, ...], list[float]] = {}
         for prefix, (p_blank, p_label) in beams.items():
             total = p_blank + p_label
-            here = grown.setdefault(prefix, [0.0, 0.0])
+            here = grown.get(prefix)
+            if here is None:
+                grown[prefix] = here = [0.0, 0.0]
             here[0] += total * row[blank]
             last = prefix[-1] if prefix else None
             if last is not None:
                 here[1] += p_label * row[last]
-            # Without a constraint or a prior their calls are skipped: this loop is the search's cost.
+            # This loop is the search's cost: the prior's answers are looked up in place, and the constraint is
+            # asked only of the prefixes that would enter the beam (below).
             follow = next_labels(prefix) if constraint is not None else None
             if follow not in tried:
                 tried[follow] = candidates if follow is None else [label for label in candidates if label in follow]
             for label in tried[follow]:
                 extended = (*prefix, label)
-                if constraint is not None and not allows(extended):
-                    continue
                 # The same label again is a new character only after a blank; without one it merges (above).
-                there = grown.setdefault(extended, [0.0, 0.0])
-                there[1] += ((p_blank if label == last else total) * row[label]
-                             * (weight(extended) if prior is not None else 1.0))
-        best = heapq.nlargest(beam_width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
+                gain = (p_blank if label == last else total) * row[label]
+                if prior is not None:
+                    known = prior_weights.get(extended)
+                    gain *= weight(extended) if known is None else known
+                there = grown.get(extended)
+                if there is None:
+                    grown[extended] = [0.0, gain]
+                else:
+                    there[1] += gain
+        best = _best_allowed(grown, beam_width, None if constraint is None else allows, beams)
         top = best[0][1][0] + best[0][1][1]
         beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}
 

@@ -186,12 +186,18 @@ class Pipeline:
                            and (_breaks(lines[i].constraint, greedy[k]) or (lines[i].whole and unsure[k]))]
             free = [k for k, i in enumerate(indices) if lines[i].constraint is None and unsure[k]
                     and (self.language is not None or lines[i].whole)]
+            # A field's alternatives are its only line's: a line of a longer field is searched for its best
+            # reading alone, which spares the forced alignments of the others.
+            free_whole = [k for k in free if lines[indices[k]].whole]
+            free_part = [k for k in free if not lines[indices[k]].whole]
             beams = decode_lines([logits[k] for k in constrained], codec, temperature, beam_width=self.beam_width,
                                  constraints=[lines[indices[k]].constraint for k in constrained],
                                  alternatives=self.alternatives)
-            beams += decode_lines([logits[k] for k in free], codec, temperature, beam_width=self.beam_width,
+            beams += decode_lines([logits[k] for k in free_whole], codec, temperature, beam_width=self.beam_width,
                                   alternatives=self.alternatives, prior=self.language)
-            for k, r in zip(constrained + free, beams, strict=True):
+            beams += decode_lines([logits[k] for k in free_part], codec, temperature, beam_width=self.beam_width,
+                                  prior=self.language)
+            for k, r in zip(constrained + free_whole + free_part, beams, strict=True):
                 # Nothing the grammar or list allows fits the frames: keep what the frames say; field knowledge
                 # flags it.
                 if not (lines[indices[k]].constraint is not None and not r.text and r.confidence == 0.0):
@@ -294,7 +300,8 @@ class Pipeline:
                 polygon = [(float(x), float(y)) for x, y in region.polygon]
                 fields.append(FieldResult(
                     key=key, text=texts[key], value=value.value, unit=value.unit, confidence=confidence,
-                    needs_review=self.routing.needs_review(routing_class(specs[key]), confidence, issues),
+                    needs_review=self.routing.needs_review(routing_class(specs[key], not texts[key]), confidence,
+                                                           issues),
                     polygon=polygon, bbox=BBox.around(polygon), alternatives=alternatives, issues=issues,
                     lines=[TextLineResult(polygon=[(float(x), float(y)) for x, y in line.quad], text=r.text)
                            for line, r in parts]))

@@ -18,18 +18,34 @@ from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec, Template
 from hotich.text import nfc
 
-from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
+from .dates import (
+    DATE_CHARACTERS,
+    DATE_PATTERN,
+    TIME_CHARACTERS,
+    TIME_PATTERN,
+    YEAR_PATTERN,
+    read_date,
+    read_date_words,
+    read_time,
+    read_year,
+)
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
 from .names import NameWords, read_name
 from .numbers import (
     AGE_CHARACTERS,
     AGE_PATTERN,
+    DOCUMENT_CHARACTERS,
+    DOCUMENT_PATTERN,
     MARRIAGE_AGE,
     NUMBER_CHARACTERS,
     NUMBER_PATTERN,
+    VOLUME_CHARACTERS,
+    VOLUME_PATTERN,
     read_age,
+    read_document_number,
     read_number,
+    read_volume,
 )
 from .places import read_place
 
@@ -43,7 +59,8 @@ PAGE_REPEATED = ("reg.officer", "reg.signer")
 
 
 def _read_text(text: str) -> Reading:
-    text = " ".join(nfc(text).split())
+    # A comma or colon after the last word separates it from nothing: writers trail them, values do not.
+    text = " ".join(nfc(text).split()).rstrip(",;:").rstrip()
     return Reading(text or None)
 
 
@@ -61,8 +78,15 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
     if spec.format == "age":
         youngest = MARRIAGE_AGE.get(spec.source, 0)
         return lambda text: read_age(text, youngest=youngest)
+    year = registered.year if registered else None
     if spec.format == "number":
-        return lambda text: read_number(text, book_year=registered.year if registered else None)
+        return lambda text: read_number(text, book_year=year)
+    if spec.format == "document":
+        return lambda text: read_document_number(text, registered_year=year)
+    if spec.format == "volume":
+        return lambda text: read_volume(text, registered_year=year)
+    if spec.format == "time":
+        return read_time
     if spec.type == "enum" and spec.lexicon in LISTS:
         lexicon = spec.lexicon
         return lambda text: read_enum(text, lexicon)
@@ -87,17 +111,22 @@ def field_constraint(spec: FieldSpec) -> Constraint | None:
     return _constraint(spec.type, spec.format, spec.lexicon)
 
 
+_GRAMMARS = {
+    "date": (DATE_PATTERN, DATE_CHARACTERS), "year": (YEAR_PATTERN, DATE_CHARACTERS),
+    "age": (AGE_PATTERN, AGE_CHARACTERS), "number": (NUMBER_PATTERN, NUMBER_CHARACTERS),
+    "document": (DOCUMENT_PATTERN, DOCUMENT_CHARACTERS), "volume": (VOLUME_PATTERN, VOLUME_CHARACTERS),
+    "time": (TIME_PATTERN, TIME_CHARACTERS),
+}  # fmt: skip
+"""Format -> the grammar its fields are read within, and every character it can hold."""
+
+
 @functools.cache
 def _constraint(kind: str, fmt: str, lexicon: str | None) -> Constraint | None:
     """One constraint per kind of field, built once: a list's prefix table costs more than reading its field."""
-    if fmt == "date" or (kind == "date" and fmt != "date_words"):
-        return Pattern(DATE_PATTERN, DATE_CHARACTERS)
-    if fmt == "year":
-        return Pattern(YEAR_PATTERN, DATE_CHARACTERS)
-    if fmt == "age":
-        return Pattern(AGE_PATTERN, AGE_CHARACTERS)
-    if fmt == "number":
-        return Pattern(NUMBER_PATTERN, NUMBER_CHARACTERS)
+    if kind == "date" and fmt != "date_words":
+        fmt = "date"
+    if fmt in _GRAMMARS:
+        return Pattern(*_GRAMMARS[fmt])
     if kind == "enum" and lexicon in LISTS:
         return Vocabulary(spellings(lexicon))
     if kind == "name":

@@ -1,4 +1,5 @@
-"""Numbers in a register: registration numbers (which rise by one down a book and restart each year) and ages."""
+"""Numbers in a register: registration numbers (which rise by one down a book and restart each year), ages,
+the book's volume number and the numbers of the papers a registration cites (a death notice's)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from hotich.text import nfc
 from .issues import Reading, issue
 
 __all__ = [
-    "AGE_CHARACTERS", "AGE_PATTERN", "MARRIAGE_AGE", "NUMBER_CHARACTERS", "NUMBER_PATTERN", "check_sequence",
-    "read_age", "read_number",
+    "AGE_CHARACTERS", "AGE_PATTERN", "DOCUMENT_CHARACTERS", "DOCUMENT_PATTERN", "MARRIAGE_AGE", "NUMBER_CHARACTERS",
+    "NUMBER_PATTERN", "VOLUME_CHARACTERS", "VOLUME_PATTERN", "check_sequence", "read_age", "read_document_number",
+    "read_number", "read_volume",
 ]
 
 NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
@@ -22,17 +24,26 @@ AGE_CHARACTERS = "0123456789 tuổi"
 MARRIAGE_AGE = {"husband.age": 18, "wife.age": 15}
 """The lowest marriage age any era's law allowed (the Republic of Vietnam's 18 and 15; the 1959 law and its
 successors ask 20 and 18): a spouse read younger was misread, most often a digit dropped ("44" as "4")."""
+DOCUMENT_PATTERN = r"\d{1,5}(?:/(?:\d{1,4}|[A-ZĐ]{1,8}(?:-[A-ZĐ0-9]{1,8})*))*"
+"""A paper's number as offices write it: digits, then "/"-separated years or capital codes ("37", "12/GBT",
+"05/2019/GBT-BV"). A reading that is a word ("Nữ", read from a neighbouring cell) breaks it."""
+DOCUMENT_CHARACTERS = "0123456789/-ABCDEFGHIJKLMNOPQRSTUVWXYZĐ"
+VOLUME_PATTERN = r"(?:\d{1,3}|[IVX]{1,5})(?:/\d{4})?"
+"""A book's volume number (quyển số): "01", "2", "II" (southern books), optionally with the book's year."""
+VOLUME_CHARACTERS = "0123456789/IVX"
 _NUMBER = regex.compile(r"(?i)(?:số\s*)?(\d{1,5})(?:\s*/\s*(\d{2,4}))?")
+_DOCUMENT = regex.compile(rf"(?i:số\s*:?\s*)?({DOCUMENT_PATTERN})")
+_VOLUME = regex.compile(rf"(?i:quyển\s*(?:số)?\s*:?\s*)?({VOLUME_PATTERN})")
 _AGE = regex.compile(r"(\d{1,3})(?:\s*tuổi)?", regex.IGNORECASE)
 
 
-def _match(text: str, pattern: regex.Pattern) -> regex.Match | Reading:
+def _match(text: str, pattern: regex.Pattern, unreadable: str = "number_unreadable") -> regex.Match | Reading:
     """The number's match, or the reading to return at once: nothing written, or no number."""
     text = nfc(text).strip().rstrip(".,;")
     if not text:
         return Reading(None)
     m = pattern.fullmatch(text)
-    return m if m is not None else Reading(None, (issue("number_unreadable", repr(text)),))
+    return m if m is not None else Reading(None, (issue(unreadable, repr(text)),))
 
 
 def read_number(text: str, *, book_year: int | None = None) -> Reading:
@@ -45,6 +56,33 @@ def read_number(text: str, *, book_year: int | None = None) -> Reading:
     if m[2] and book_year is not None and int(m[2]) not in (book_year, book_year % 100):
         issues.append(issue("number_year_mismatch", f"{m[2]} in a {book_year} book"))
     return Reading(str(int(m[1])), tuple(issues))
+
+
+def _without_spaced_slashes(text: str) -> str:
+    return regex.sub(r"\s*([/-])\s*", r"\1", text)
+
+
+def read_document_number(text: str, *, registered_year: int | None = None) -> Reading:
+    """A paper's number as written ("12 / GBT" -> "12/GBT"); a year in it after the registration's is an issue
+    (a death notice is issued before the death is registered)."""
+    m = _match(_without_spaced_slashes(text), _DOCUMENT, "document_unreadable")
+    if isinstance(m, Reading):
+        return m
+    years = [int(part) for part in m[1].split("/")[1:] if len(part) == 4 and part.isdigit()]
+    if registered_year is not None and any(year > registered_year for year in years):
+        return Reading(m[1], (issue("document_after_registration", f"{m[1]} in a {registered_year} registration"),))
+    return Reading(m[1])
+
+
+def read_volume(text: str, *, registered_year: int | None = None) -> Reading:
+    """A book's volume number as written ("01/2021"); the year written with it must be the registration's."""
+    m = _match(_without_spaced_slashes(text), _VOLUME, "volume_unreadable")
+    if isinstance(m, Reading):
+        return m
+    year = m[1].partition("/")[2]
+    if year and registered_year is not None and int(year) != registered_year:
+        return Reading(m[1], (issue("volume_year_mismatch", f"{year} on a {registered_year} registration"),))
+    return Reading(m[1])
 
 
 def read_age(text: str, *, youngest: int = 0) -> Reading:

@@ -9,6 +9,7 @@ Formats (`fmt`, chosen by the page template):
   place       facility, commune, district, province         place_short  commune and district
   number      the registration number: "37", "037", "37/2005" (the year needs value=(37, 2005))
   time        as given ("14 giờ 30 phút")
+  document    a paper's number as given ("12/GBT")          volume a book's volume number as given ("01/2021")
 Ground truth: dates "dd.mm.yyyy", years "yyyy", ages "45", names as written in that fmt (capitals for
 `upper`), places the full text without abbreviations, numbers and ints as str.
 """
@@ -27,7 +28,8 @@ from .habits import WritingHabits
 from .places import Place
 from .sampling import chance
 
-FORMATS = ("plain", "upper", "title", "date", "date_words", "year", "age", "place", "place_short", "number", "time")
+FORMATS = ("plain", "upper", "title", "date", "date_words", "year", "age", "place", "place_short", "number", "time",
+           "document", "volume")
 
 _ABBREV = {"thành phố": "TP.", "thị trấn": "TT.", "thị xã": "TX.", "phường": "P.", "huyện": "H.", "quận": "Q.",
            "tỉnh": "T.", "xã": "X."}  # fmt: skip

@@ -109,6 +109,9 @@ def test_constraints_follow_the_field_kind():
     assert isinstance(kinds[("enum", "plain", "ethnicity")], Vocabulary)
     assert isinstance(kinds[("name", "title", "person_name")], NameWords)
     assert kinds[("text", "date_words", "date_words")] is None
+    for grammar in ("time", "document", "volume"):
+        assert isinstance(kinds[("text", grammar, None)], Pattern)
+    assert kinds[("text", "plain", None)] is None
 
 
 def test_the_shipped_model_reads_list_fields_into_their_list_under_the_constraint(heldout_lines_dir,
@@ -121,3 +124,10 @@ def test_the_shipped_model_reads_list_fields_into_their_list_under_the_constrain
     readings = shipped_recognizer.read([read_gray(s.path) for s in lines], beam_width=8,
                                        constraints=[vocabulary] * len(lines))
     assert all(r.text in vocabulary.entries for r in readings)
+
+
+def test_free_text_drops_the_commas_writers_trail():
+    template = get_template("khai_tu.nd158_2005")
+    spec = next(s for s in template.fields if s.key == "gbt_co_quan_cap")
+    assert read_field(spec, template, " Trạm y tế xã An Phú, ").value == "Trạm y tế xã An Phú"
+    assert read_field(spec, template, "UBND TP.").value == "UBND TP."

@@ -4,7 +4,13 @@ import pytest
 
 from hotich.inference.fields.enums import LISTS, read_enum, spellings
 from hotich.inference.fields.names import FamilyNameFirst, is_vietnamese_syllable, read_name
-from hotich.inference.fields.numbers import check_sequence, read_age, read_number
+from hotich.inference.fields.numbers import (
+    check_sequence,
+    read_age,
+    read_document_number,
+    read_number,
+    read_volume,
+)
 from hotich.inference.fields.places import current_units, read_place
 from hotich.text import fold
 
@@ -61,6 +67,27 @@ def test_words_that_are_no_vietnamese_syllable_are_flagged():
 ])  # fmt: skip
 def test_registration_numbers(text, value, codes):
     reading = read_number(text, book_year=2006)
+    assert (reading.value, _codes(reading)) == (value, codes)
+
+
+@pytest.mark.parametrize(("text", "value", "codes"), [
+    ("12/GBT", "12/GBT", set()), ("12 / GBT", "12/GBT", set()), ("Số: 05/2019/GBT-BV", "05/2019/GBT-BV", set()),
+    ("37", "37", set()), ("", None, set()), ("05/2030/GBT", "05/2030/GBT", {"document_after_registration"}),
+    ("Nữ", None, {"document_unreadable"}), ("Kinh", None, {"document_unreadable"}),
+])  # fmt: skip
+def test_the_numbers_of_cited_papers(text, value, codes):
+    # A word where a paper's number belongs is a neighbouring cell read in its place: flagged, not accepted.
+    reading = read_document_number(text, registered_year=2021)
+    assert (reading.value, _codes(reading)) == (value, codes)
+
+
+@pytest.mark.parametrize(("text", "value", "codes"), [
+    ("01/2021", "01/2021", set()), ("2", "2", set()), ("II", "II", set()), ("Quyển số: 01", "01", set()),
+    ("1/2023", "1/2023", {"volume_year_mismatch"}), ("01/202", None, {"volume_unreadable"}),
+    ("Mẹ", None, {"volume_unreadable"}),
+])  # fmt: skip
+def test_volume_numbers_carry_the_registrations_year(text, value, codes):
+    reading = read_volume(text, registered_year=2021)
     assert (reading.value, _codes(reading)) == (value, codes)
 
 
