@@ -210,6 +210,9 @@ class TextPrior(Protocol):
 
     initial: Hashable
     """The state before the first character."""
+    ceiling: float
+    """The largest log-weight `step` can give a character: the search skips extensions that even it cannot
+    bring into the beam."""
 
     def step(self, state: Hashable, char: str) -> tuple[Hashable, float]:
         """The state after `char`, and the log-weight (nats) the character adds."""
@@ -292,6 +295,34 @@ def _best_allowed(grown: dict[tuple[int, ...], list[float]], width: int,
     return best
 
 
+def _weigh_offers(grown: dict[tuple[int, ...], list[float]], offers: list[tuple[tuple[int, ...], float]],
+                  beam: Collection[tuple[int, ...]], width: int, weight: Callable[[tuple[int, ...]], float],
+                  ceiling: float) -> None:
+    """Add each offered extension's probability (the frames', `gain`, times the prior's `weight`) to `grown`,
+    most likely first, and drop those that cannot enter the next beam unweighed.
+
+    No weight exceeds `ceiling`: an extension whose gain times it is below the `width`-th best probability
+    found so far cannot make the beam, nor can any offered after it. Extensions of a prefix already in the
+    beam add to it and are always weighed. The prior is asked about a third of the extensions it was.
+    """
+    # The `width` best probabilities of distinct prefixes so far: the beam's own, which their extensions only
+    # raise, then each weighed extension's.
+    floor = heapq.nlargest(width, (sum(grown[prefix]) for prefix in beam))
+    heapq.heapify(floor)
+    for extended, gain in sorted(offers, key=lambda offer: offer[1], reverse=True):
+        merged = extended in beam
+        if not merged and len(floor) == width and gain * ceiling < floor[0]:
+            del grown[extended]
+            continue
+        there = grown[extended]
+        there[1] += gain * weight(extended)
+        if not merged:
+            if len(floor) == width:
+                heapq.heappushpop(floor, there[1])
+            else:
+                heapq.heappush(floor, there[1])
+
+
 def beam_search(
     probs: np.ndarray,
     codec: Codec,
@@ -345,10 +376,11 @@ def beam_search(
     prior_weights: dict[tuple[int, ...], float] = {}
 
     def weight(extended: tuple[int, ...]) -> float:
-        if extended not in prior_weights:
+        known = prior_weights.get(extended)
+        if known is None:
             state, log_weight = prior.step(prior_states[extended[:-1]], codec.alphabet[extended[-1]])
-            prior_states[extended], prior_weights[extended] = state, math.exp(log_weight)
-        return prior_weights[extended]
+            prior_states[extended], prior_weights[extended] = state, known = state, math.exp(log_weight)
+        return known
 
     def ending(prefix: tuple[int, ...]) -> float:
         return math.exp(prior.end(prior_states[prefix])) if prior is not None else 1.0
@@ -393,6 +425,7 @@ def beam_search(
         candidates = labels[starts[t] : starts[t + 1]]
         tried: dict[frozenset[int] | None, list[int]] = {}
         grown: dict[tuple[int, ...], list[float]] = {}
+        offers: list[tuple[tuple[int, ...], float]] = []
         for prefix, (p_blank, p_label) in beams.items():
             total = p_blank + p_label
             here = grown.get(prefix)
@@ -402,8 +435,8 @@ def beam_search(
             last = prefix[-1] if prefix else None
             if last is not None:
                 here[1] += p_label * row[last]
-            # This loop is the search's cost: the prior's answers are looked up in place, and the constraint is
-            # asked only of the prefixes that would enter the beam (below).
+            # This loop is the search's cost: the prior and the constraint are asked only about the prefixes that
+            # may enter the beam (below).
             follow = next_labels(prefix) if constraint is not None else None
             if follow not in tried:
                 tried[follow] = candidates if follow is None else [label for label in candidates if label in follow]
@@ -411,14 +444,17 @@ def beam_search(
                 extended = (*prefix, label)
                 # The same label again is a new character only after a blank; without one it merges (above).
                 gain = (p_blank if label == last else total) * row[label]
-                if prior is not None:
-                    known = prior_weights.get(extended)
-                    gain *= weight(extended) if known is None else known
                 there = grown.get(extended)
+                if prior is not None:
+                    # Weighed below, where it may still enter the beam; its place in `grown` is kept (ties).
+                    offers.append((extended, gain))
+                    gain = 0.0
                 if there is None:
                     grown[extended] = [0.0, gain]
                 else:
                     there[1] += gain
+        if prior is not None:
+            _weigh_offers(grown, offers, beams, beam_width, weight, math.exp(prior.ceiling))
         best = _best_allowed(grown, beam_width, None if constraint is None else allows, beams)
         top = best[0][1][0] + best[0][1][1]
         beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}

@@ -74,6 +74,8 @@ class LanguagePrior:
         self.model, self.weight, self.bonus, self.version = model, weight, bonus, version
         self.calibration = confidence or FusedConfidence()
         self.initial = model.start
+        self.ceiling = bonus
+        """A character's weight is at most the bonus: the model's log-probabilities are at most 0."""
         self._steps: dict[tuple[str, str], tuple[str, float]] = {}
         """(state, character) -> step: a beam's prefixes share few histories, so most steps are seen before."""
 

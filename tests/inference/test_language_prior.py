@@ -1,10 +1,12 @@
 """The language prior in the beam search: it overrules frames that barely prefer a misspelling, leaves sure
 frames alone, and gives fused readings a confidence in [0, 1]."""
 
+import math
+
 import numpy as np
 
 from hotich.evaluation.metrics import cer
-from hotich.inference.decoding import beam_search
+from hotich.inference.decoding import beam_search, softmax
 from hotich.inference.language_prior import FusedConfidence, LanguagePrior
 from hotich.inference.recognizer import read_gray
 from hotich.models.codec import Codec
@@ -60,3 +62,16 @@ def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_rec
         # The calibrated confidence is the prior's map of the two figures the reading keeps.
         assert reading.confidence == prior.confidence(reading.beam_share, reading.frame_confidence,
                                                       len(reading.text))
+
+
+def test_skipping_what_the_prior_cannot_bring_into_the_beam_changes_no_reading(shipped_recognizer, heldout_lines):
+    # The search weighs only extensions that could still enter the beam at the prior's ceiling; with no
+    # ceiling it weighs them all, and must find the same readings and shares.
+    shipped, weighs_all = LanguagePrior.shipped(), LanguagePrior.shipped()
+    weighs_all.ceiling = math.inf
+    codec = shipped_recognizer.codec
+    logits = shipped_recognizer.logits([read_gray(s.path) for s in heldout_lines])
+    for line_logits in logits:
+        probs = softmax(line_logits, shipped_recognizer.temperature)
+        assert beam_search(probs, codec, 10, top_k=3, prior=shipped) == beam_search(probs, codec, 10, top_k=3,
+                                                                                     prior=weighs_all)
