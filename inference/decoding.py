@@ -303,7 +303,8 @@ def _weigh_offers(grown: dict[tuple[int, ...], list[float]], offers: list[tuple[
 
     No weight exceeds `ceiling`: an extension whose gain times it is below the `width`-th best probability
     found so far cannot make the beam, nor can any offered after it. Extensions of a prefix already in the
-    beam add to it and are always weighed. The prior is asked about a third of the extensions it was.
+    beam add to it and are always weighed. On 8 test pages the prior took 39% of the steps it took when every
+    extension was weighed.
     """
     # The `width` best probabilities of distinct prefixes so far: the beam's own, which their extensions only
     # raise, then each weighed extension's.

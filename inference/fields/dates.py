@@ -1,6 +1,6 @@
 """Dates as clerks write them: digits in any habit (05/03/1972, 5-3-72, 05.03.1972), a month and year, a
 year alone, or the whole date in words; each normalised as the Ministry imports it (dd.mm.yyyy, mm.yyyy,
-yyyy). Also the time of day of a death ("14 giờ 30 phút")."""
+yyyy)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from hotich.text import nfc
 from .issues import Reading, issue
 
 __all__ = [
-    "DATE_CHARACTERS", "DATE_PATTERN", "TIME_CHARACTERS", "TIME_PATTERN", "YEAR_PATTERN", "date_pattern_in",
-    "page_year", "read_date", "read_date_words", "read_time", "read_year",
+    "DATE_CHARACTERS", "DATE_PATTERN", "YEAR_PATTERN", "date_pattern_in", "page_year", "read_date", "read_date_words",
+    "read_year",
 ]
 
 _SEP = r"\s*[./-]\s*"
@@ -30,10 +30,6 @@ DATE_PATTERN = rf"{_DAY}[./-]{_MONTH}[./-](?:{_YEAR4}|\d{{2}})|{_MONTH}[./-]{_YE
 DATE_CHARACTERS = "0123456789./-"
 """Every character DATE_PATTERN (and YEAR_PATTERN) can match."""
 YEAR_PATTERN = r"\d{4}|\d{2}"
-TIME_PATTERN = r"\d{1,2} giờ(?: \d{1,2} phút)?"
-"""What a time-of-day field may hold, for constrained decoding: "14 giờ 30 phút", "5 giờ"."""
-TIME_CHARACTERS = "0123456789 giờphút"
-_TIME = regex.compile(r"(?i)(?:lúc\s*)?(\d{1,2})\s*(?:giờ|g|h|:)\s*(?:(\d{1,2})\s*(?:phút|p|')?)?")
 _FULL = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}}|\d{{2}})")
 _MONTH_YEAR = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{4}})")
 _YEAR = regex.compile(r"(\d{4}|\d{2})")
@@ -133,18 +129,3 @@ def date_pattern_in(years: Sequence[int]) -> str:
     """DATE_PATTERN's full dates, with the year (four or two digits) one of `years`."""
     written = "|".join(sorted({f"{y:04d}" for y in years} | {f"{y % 100:02d}" for y in years}, key=len, reverse=True))
     return rf"{_DAY}[./-]{_MONTH}[./-](?:{written})"
-
-
-def read_time(text: str) -> Reading:
-    """A time of day in any habit ("14 giờ 30 phút", "14h30", "14:30", "5 giờ") as "14 giờ 30 phút" or "5 giờ"."""
-    text = nfc(text).strip().rstrip(".,;")
-    if not text:
-        return Reading(None)
-    m = _TIME.fullmatch(text)
-    if m is None:
-        return Reading(None, (issue("time_unreadable", repr(text)),))
-    hour, minute = int(m[1]), int(m[2]) if m[2] else None
-    value = f"{hour} giờ" if minute is None else f"{hour} giờ {minute:02d} phút"
-    if hour > 23 or (minute is not None and minute > 59):
-        return Reading(value, (issue("time_impossible", value),))
-    return Reading(value)

@@ -18,17 +18,7 @@ from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec, Template
 from hotich.text import nfc
 
-from .dates import (
-    DATE_CHARACTERS,
-    DATE_PATTERN,
-    TIME_CHARACTERS,
-    TIME_PATTERN,
-    YEAR_PATTERN,
-    read_date,
-    read_date_words,
-    read_time,
-    read_year,
-)
+from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
 from .names import NameWords, read_name
@@ -40,11 +30,14 @@ from .numbers import (
     MARRIAGE_AGE,
     NUMBER_CHARACTERS,
     NUMBER_PATTERN,
+    TIME_CHARACTERS,
+    TIME_PATTERN,
     VOLUME_CHARACTERS,
     VOLUME_PATTERN,
     read_age,
     read_document_number,
     read_number,
+    read_time,
     read_volume,
 )
 from .places import read_place

@@ -1,5 +1,6 @@
 """Numbers in a register: registration numbers (which rise by one down a book and restart each year), ages,
-the book's volume number and the numbers of the papers a registration cites (a death notice's)."""
+the book's volume number, the numbers of the papers a registration cites (a death notice's) and the time of
+day of a death."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from .issues import Reading, issue
 
 __all__ = [
     "AGE_CHARACTERS", "AGE_PATTERN", "DOCUMENT_CHARACTERS", "DOCUMENT_PATTERN", "MARRIAGE_AGE", "NUMBER_CHARACTERS",
-    "NUMBER_PATTERN", "VOLUME_CHARACTERS", "VOLUME_PATTERN", "check_sequence", "read_age", "read_document_number",
-    "read_number", "read_volume",
+    "NUMBER_PATTERN", "TIME_CHARACTERS", "TIME_PATTERN", "VOLUME_CHARACTERS", "VOLUME_PATTERN", "check_sequence",
+    "read_age", "read_document_number", "read_number", "read_time", "read_volume",
 ]
 
 NUMBER_PATTERN = r"\d{1,4}(?:/\d{2,4})?"
@@ -31,14 +32,18 @@ DOCUMENT_CHARACTERS = "0123456789/-ABCDEFGHIJKLMNOPQRSTUVWXYZĐ"
 VOLUME_PATTERN = r"(?:\d{1,3}|[IVX]{1,5})(?:/\d{4})?"
 """A book's volume number (quyển số): "01", "2", "II" (southern books), optionally with the book's year."""
 VOLUME_CHARACTERS = "0123456789/IVX"
+TIME_PATTERN = r"\d{1,2} giờ(?: \d{1,2} phút)?"
+"""What a time-of-day field may hold, for constrained decoding: "14 giờ 30 phút", "5 giờ"."""
+TIME_CHARACTERS = "0123456789 giờphút"
 _NUMBER = regex.compile(r"(?i)(?:số\s*)?(\d{1,5})(?:\s*/\s*(\d{2,4}))?")
 _DOCUMENT = regex.compile(rf"(?i:số\s*:?\s*)?({DOCUMENT_PATTERN})")
 _VOLUME = regex.compile(rf"(?i:quyển\s*(?:số)?\s*:?\s*)?({VOLUME_PATTERN})")
+_TIME = regex.compile(r"(?i)(?:lúc\s*)?(\d{1,2})\s*(?:giờ|g|h|:)\s*(?:(\d{1,2})\s*(?:phút|p|')?)?")
 _AGE = regex.compile(r"(\d{1,3})(?:\s*tuổi)?", regex.IGNORECASE)
 
 
 def _match(text: str, pattern: regex.Pattern, unreadable: str = "number_unreadable") -> regex.Match | Reading:
-    """The number's match, or the reading to return at once: nothing written, or no number."""
+    """The number's match, or the reading to return at once: nothing written, or no number (`unreadable`)."""
     text = nfc(text).strip().rstrip(".,;")
     if not text:
         return Reading(None)
@@ -83,6 +88,18 @@ def read_volume(text: str, *, registered_year: int | None = None) -> Reading:
     if year and registered_year is not None and int(year) != registered_year:
         return Reading(m[1], (issue("volume_year_mismatch", f"{year} on a {registered_year} registration"),))
     return Reading(m[1])
+
+
+def read_time(text: str) -> Reading:
+    """A time of day in any habit ("14 giờ 30 phút", "14h30", "14:30", "5 giờ") as "14 giờ 30 phút" or "5 giờ"."""
+    m = _match(text, _TIME, "time_unreadable")
+    if isinstance(m, Reading):
+        return m
+    hour, minute = int(m[1]), int(m[2]) if m[2] else None
+    value = f"{hour} giờ" if minute is None else f"{hour} giờ {minute:02d} phút"
+    if hour > 23 or (minute is not None and minute > 59):
+        return Reading(value, (issue("time_impossible", value),))
+    return Reading(value)
 
 
 def read_age(text: str, *, youngest: int = 0) -> Reading:

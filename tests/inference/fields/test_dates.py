@@ -11,7 +11,6 @@ from hotich.inference.fields.dates import (
     page_year,
     read_date,
     read_date_words,
-    read_time,
     read_year,
 )
 from hotich.numwords import date_to_words
@@ -79,13 +78,3 @@ def test_a_page_year_is_the_one_most_of_its_registration_dates_were_read_in():
     within = regex.compile(date_pattern_in([1969, 1970]))
     assert within.fullmatch("21/11/1969") and within.fullmatch("2-1-70") and not within.fullmatch("21/11/1963")
 
-
-@pytest.mark.parametrize(("text", "value", "codes"), [
-    ("14 giờ 30 phút", "14 giờ 30 phút", set()), ("14h30", "14 giờ 30 phút", set()),
-    ("lúc 7:05", "7 giờ 05 phút", set()), ("5 giờ", "5 giờ", set()), ("", None, set()),
-    ("25 giờ", "25 giờ", {"time_impossible"}),
-    ("9 giờ 75 phút", "9 giờ 75 phút", {"time_impossible"}), ("Ngạt", None, {"time_unreadable"}),
-])  # fmt: skip
-def test_times_of_day_read_to_one_form(text, value, codes):
-    reading = read_time(text)
-    assert (reading.value, _codes(reading)) == (value, codes)

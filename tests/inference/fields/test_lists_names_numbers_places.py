@@ -9,6 +9,7 @@ from hotich.inference.fields.numbers import (
     read_age,
     read_document_number,
     read_number,
+    read_time,
     read_volume,
 )
 from hotich.inference.fields.places import current_units, read_place
@@ -88,6 +89,17 @@ def test_the_numbers_of_cited_papers(text, value, codes):
 ])  # fmt: skip
 def test_volume_numbers_carry_the_registrations_year(text, value, codes):
     reading = read_volume(text, registered_year=2021)
+    assert (reading.value, _codes(reading)) == (value, codes)
+
+
+@pytest.mark.parametrize(("text", "value", "codes"), [
+    ("14 giờ 30 phút", "14 giờ 30 phút", set()), ("14h30", "14 giờ 30 phút", set()),
+    ("lúc 7:05", "7 giờ 05 phút", set()), ("5 giờ", "5 giờ", set()), ("", None, set()),
+    ("25 giờ", "25 giờ", {"time_impossible"}),
+    ("9 giờ 75 phút", "9 giờ 75 phút", {"time_impossible"}), ("Ngạt", None, {"time_unreadable"}),
+])  # fmt: skip
+def test_times_of_day_read_to_one_form(text, value, codes):
+    reading = read_time(text)
     assert (reading.value, _codes(reading)) == (value, codes)
 
 
