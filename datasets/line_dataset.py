@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from hotich.datasets.lines import LineSample
-from hotich.line_image import pad_lines, preprocess_line, resize_line
+from hotich.line_image import LineCrop, pad_lines, preprocess_line, resize_line
 
 if TYPE_CHECKING:
     from hotich.datasets.augment import Augment
@@ -26,7 +26,8 @@ class LineDataset(Dataset):
     """
 
     def __init__(
-        self, samples: list[LineSample], height: int = 32, max_width: int = 1024, augment: Augment | None = None
+        self, samples: list[LineSample], height: int = 32, max_width: int = 1024, augment: Augment | None = None,
+        crop: LineCrop = "cell",
     ) -> None:
         if height < 8 or max_width < height:
             raise ValueError(f"need 8 <= height <= max_width, got height={height}, max_width={max_width}")
@@ -34,6 +35,7 @@ class LineDataset(Dataset):
         self.height = height
         self.max_width = max_width
         self.augment = augment
+        self.crop: LineCrop = crop
         self._worker_seeded = False
 
     def __len__(self) -> int:
@@ -46,8 +48,8 @@ class LineDataset(Dataset):
             raise ValueError(f"cannot read image {sample.path}: missing, corrupt or not an image")
         if self.augment is not None:
             self._seed_worker(self.augment)
-            gray = self.augment(resize_line(gray, self.height, self.max_width))
-        image = preprocess_line(gray, self.height, self.max_width)
+            gray = self.augment(resize_line(gray, self.height, self.max_width, self.crop))
+        image = preprocess_line(gray, self.height, self.max_width, "cell" if self.augment else self.crop)
         return torch.from_numpy(image)[None], sample.text
 
     def _seed_worker(self, augment: Augment) -> None:

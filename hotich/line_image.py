@@ -1,24 +1,95 @@
 """The recogniser's view of a line image, shared by training and inference so the two cannot drift apart.
 
-Grayscale, resized to a fixed height keeping the aspect ratio (width clipped to [height, max_width]), then
-normalised as `(gray / 255 - 0.5) / 0.5`, so paper is near +1.0 and ink near -1.0; batches are padded on
-the right with paper. Torch-free: the ONNX server uses it as it is.
+Grayscale, optionally cut down to the band of rows the writing occupies (`crop="ink"`), resized to a fixed
+height keeping the aspect ratio (width clipped to [height, max_width]), then normalised as
+`(gray / 255 - 0.5) / 0.5`, so paper is near +1.0 and ink near -1.0; batches are padded on the right with
+paper. Torch-free: the ONNX server uses it as it is.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import cv2
 import numpy as np
 
-__all__ = ["BACKGROUND", "pad_lines", "preprocess_line", "resize_line"]
+__all__ = ["BACKGROUND", "LineCrop", "ink_band", "pad_lines", "preprocess_line", "resize_line"]
+
+LineCrop = Literal["cell", "ink"]
+"""cell: the crop as cut (a cell's band, where handwriting may fill a third of the height); ink: only the rows
+the writing occupies, so its letters fill the model's height whatever the cell was."""
 
 BACKGROUND = 1.0
 """White paper after normalisation: the value batches are padded with."""
 
 
-def resize_line(gray: np.ndarray, height: int, max_width: int) -> np.ndarray:
+def _rules(ink: np.ndarray) -> np.ndarray:
+    """Ink that belongs to ruling rather than writing: long flat runs (dotted guides and slightly tilted cell
+    borders once thickened and joined) and tall thin ones (cell borders at the ends)."""
+    h, w = ink.shape
+    thick = cv2.dilate(ink, np.ones((3, max(3, h // 8)), np.uint8))
+    flat = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, max(2 * h, w // 6)), np.uint8))
+    tall = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, int(0.7 * h)), 1), np.uint8))
+    return (flat | tall).astype(bool)
+
+
+def _ink(darkness: np.ndarray) -> np.ndarray:
+    otsu, _ = cv2.threshold(darkness, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return (darkness > max(otsu, 20)).astype(np.uint8)
+
+
+def ink_band(gray: np.ndarray) -> tuple[int, int]:
+    """(top, bottom) rows of the writing in a line crop, its marks and descenders included; the whole height
+    when there is no writing to find.
+
+    The core is the densest run of rows (where the letters' bodies are); every ink component reaching into
+    it or close above or below it (tone marks, dots, descenders) widens the band, ruling does not; the
+    band keeps a margin of the core's height above and half of it below, as marks sit high.
+    """
+    h, w = gray.shape
+    if h < 12 or w < 12:
+        return 0, h
+    size = max(3, (h // 3) | 1)
+    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    darkness = cv2.subtract(paper, gray)
+    # Twice: dark cell borders would otherwise set a threshold that faint writing falls under.
+    ink = _ink(darkness)
+    darkness[cv2.dilate(_rules(ink).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0
+    ink = _ink(darkness)
+    ink[_rules(ink)] = 0
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    stats = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= 3]
+    if len(stats) == 0:
+        return 0, h
+    top, bottom = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
+    profile = np.zeros(h + 1)
+    # each component spreads its area evenly over its rows: a tall stroke does not outweigh a word's body
+    np.add.at(profile, top, stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT])
+    np.add.at(profile, bottom, -stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT])
+    window = max(1, h // 10)
+    profile = np.convolve(np.cumsum(profile[:h]), np.ones(window) / window, mode="same")
+    peak = int(profile.argmax())
+    dense = np.flatnonzero(profile < 0.35 * profile[peak])
+    core_top = int(dense[dense < peak].max()) + 1 if (dense < peak).any() else 0
+    core_bottom = int(dense[dense > peak].min()) if (dense > peak).any() else h
+    core = max(core_bottom - core_top, 4)
+    near = (bottom > core_top - 0.9 * core) & (top < core_bottom + 0.5 * core)
+    y0 = max(0, min(int(top[near].min()), core_top - int(0.8 * core)) - 2)
+    y1 = min(h, max(int(bottom[near].max()), core_bottom + core // 2) + 2)
+    if (y0 == 0 or y1 == h) and y1 - y0 < 0.6 * h:
+        return 0, h  # against an edge and short: more likely what is left of a border than writing
+    if y1 - y0 < 0.3 * h:  # a speck, not a line: keep a third of the crop around it
+        middle, half = (y0 + y1) // 2, int(0.15 * h) + 1
+        y0, y1 = max(0, middle - half), min(h, middle + half)
+    return y0, y1
+
+
+def resize_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell") -> np.ndarray:
     if gray.ndim != 2 or gray.dtype != np.uint8 or gray.size == 0:
         raise ValueError(f"expected a non-empty 2-D uint8 grayscale image, got {gray.dtype} of shape {gray.shape}")
+    if crop == "ink":
+        top, bottom = ink_band(gray)
+        gray = gray[top:bottom]
     h, w = gray.shape
     width = int(np.clip(round(w * height / h), height, max_width))
     if (h, w) == (height, width):
@@ -28,12 +99,13 @@ def resize_line(gray: np.ndarray, height: int, max_width: int) -> np.ndarray:
     return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def preprocess_line(gray: np.ndarray, height: int, max_width: int) -> np.ndarray:
+def preprocess_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell") -> np.ndarray:
     """A grayscale uint8 line image as the recogniser's input: float32 (height, W), paper +1, ink -1.
 
-    W = round(w * height / h), clipped to [height, max_width] (so extreme lines are squeezed or stretched).
+    W = round(w * height / h) of the (cropped) line, clipped to [height, max_width] (so extreme lines are
+    squeezed or stretched).
     """
-    return (resize_line(gray, height, max_width).astype(np.float32) / 255.0 - 0.5) / 0.5
+    return (resize_line(gray, height, max_width, crop).astype(np.float32) / 255.0 - 0.5) / 0.5
 
 
 def pad_lines(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

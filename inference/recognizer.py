@@ -21,7 +21,7 @@ import numpy as np
 
 from hotich.inference.decoding import PRUNE, Constraint, Hypothesis, TextPrior, beam_search, greedy, softmax
 from hotich.inference.onnx_session import open_session
-from hotich.line_image import pad_lines, preprocess_line
+from hotich.line_image import LineCrop, pad_lines, preprocess_line
 from hotich.models.card import load_card
 from hotich.models.codec import Codec
 
@@ -126,6 +126,7 @@ class LineRecognizer:
         self.codec = Codec.from_dict(self.card["codec"])
         self.height = int(self.card["input"]["height"])
         self.max_width = int(self.card["input"]["max_width"])
+        self.crop: LineCrop = self.card["input"].get("crop", "cell")  # cards before v0.8 cut nothing
         self.temperature = float(self.card["calibration"]["temperature"])
         self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
 
@@ -145,7 +146,7 @@ class LineRecognizer:
                 ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
         """The lines' logits a width-sorted batch at a time, as (input indices, logits): the next batch runs on
         ONNX Runtime (which lets go of the GIL) while the caller decodes this one."""
-        lines = [preprocess_line(_as_gray(image), self.height, self.max_width) for image in images]
+        lines = [preprocess_line(_as_gray(image), self.height, self.max_width, self.crop) for image in images]
         order = np.argsort([line.shape[1] for line in lines], kind="stable").tolist()
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 

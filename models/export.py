@@ -107,7 +107,7 @@ def parity(checkpoint: Checkpoint, model_dir: Path, samples: list[LineSample]) -
     images = [read_gray(s.path) for s in samples]
     refs = [s.text for s in samples]
     int8 = LineRecognizer(model_dir, variant="int8")
-    lines = [preprocess_line(image, int8.height, int8.max_width) for image in images]
+    lines = [preprocess_line(image, int8.height, int8.max_width, int8.crop) for image in images]
     result: dict[str, float] = {"cer_torch": cer(refs, [r.text for r in decode_lines(
         _torch_logits(checkpoint.model, lines), checkpoint.codec)])}
     for variant in ("fp32", "int8"):

@@ -17,6 +17,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor, nn
 
+from hotich.line_image import LineCrop
 from hotich.models.backbones import conv_bn_relu, mobilenet_v3_small_gray
 from hotich.models.checkpoint import load_yaml_config, read_checkpoint, write_checkpoint
 from hotich.models.codec import Codec, Decoded
@@ -50,6 +51,8 @@ class RecognizerConfig(BaseModel):
 
     name: str
     height: int = Field(32, ge=16)
+    crop: LineCrop = "cell"
+    """Which rows of a line crop the model sees (`hotich.line_image.LineCrop`)."""
     units: Units = "nfc"
     stem: str = "mobilenet_v3_small"
     channels: tuple[int, ...] = (32, 64, 128, 128, 256)
@@ -156,8 +159,10 @@ def save_checkpoint(path: Path, model: CRNN, codec: Codec, train_state: dict[str
                     extra_meta: dict[str, Any] | None = None) -> None:
     """One self-describing file: architecture config, codec (with its blank), input rules, weights, and
     optionally the training state to resume from."""
-    write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "config": model.config.model_dump(mode="json"),
-                            "codec": codec.to_dict(), "input": {"height": model.config.height, **INPUT_NORMALISATION},
+    config = model.config
+    write_checkpoint(path, {"format": CHECKPOINT_FORMAT, "config": config.model_dump(mode="json"),
+                            "codec": codec.to_dict(),
+                            "input": {"height": config.height, "crop": config.crop, **INPUT_NORMALISATION},
                             **(extra_meta or {})}, model, train_state)
 
 

@@ -51,6 +51,7 @@ from hotich.datasets.lines import (
 )
 from hotich.evaluation.metrics import TextScores, score_lines
 from hotich.inference.decoding import greedy
+from hotich.line_image import LineCrop, ink_band
 from hotich.models.recognizer import (
     CRNN,
     Codec,
@@ -103,6 +104,8 @@ class TrainConfig(BaseModel):
     max_val_lines: int = Field(2000, ge=1)
     """Validation sets larger than this are subsampled (the same lines at every evaluation)."""
     max_width: int = Field(1024, ge=32)
+    crop: LineCrop | None = None
+    """Change which rows of a line the model sees (`hotich.line_image.LineCrop`); None: the model's own."""
     checkpoint_dir: Path = Path("var/runs/recognizer")
     keep_evaluated: bool = False
     """Also keep each evaluated step as step-N.pt, for `hotich train average` over a run's last steps."""
@@ -235,12 +238,19 @@ def _subsample(samples: list[LineSample], n: int, seed: int) -> list[LineSample]
     return [samples[i] for i in sorted(keep)]
 
 
-def _widths(samples: list[LineSample], height: int, max_width: int, progress: bool = True) -> list[int]:
-    """Each line's width once resized to `height` (as LineDataset will), from the image header alone."""
+def _widths(samples: list[LineSample], height: int, max_width: int, crop: LineCrop, progress: bool = True
+            ) -> list[int]:
+    """Each line's width once resized to `height` (as LineDataset will): from the image header alone, or for
+    `crop="ink"` from the ink band's height (which needs the pixels)."""
     widths = []
     for sample in tqdm(samples, desc="line widths", unit="line", leave=False, mininterval=2.0, disable=not progress):
-        with Image.open(sample.path) as im:
-            w, h = im.size
+        if crop == "ink":
+            gray = cv2.imread(str(sample.path), cv2.IMREAD_GRAYSCALE)
+            top, bottom = ink_band(gray)
+            h, w = bottom - top, gray.shape[1]
+        else:
+            with Image.open(sample.path) as im:
+                w, h = im.size
         widths.append(int(np.clip(round(w * height / h), height, max_width)))
     return widths
 
@@ -286,9 +296,10 @@ def _init_worker(worker_id: int) -> None:
 def evaluate(model: CRNN, codec: Codec, samples: list[LineSample], batch_size: int = 64,
              max_width: int = 1024, num_workers: int = 0) -> TextScores:
     """Greedy-decode every line and score it against its label."""
-    by_width = np.argsort(_widths(samples, model.config.height, max_width, progress=False), kind="stable")
+    config = model.config
+    by_width = np.argsort(_widths(samples, config.height, max_width, config.crop, progress=False), kind="stable")
     ordered = [samples[i] for i in by_width]  # similar widths together: less padding
-    loader = DataLoader(LineDataset(ordered, model.config.height, max_width), batch_size=batch_size,
+    loader = DataLoader(LineDataset(ordered, config.height, max_width, crop=config.crop), batch_size=batch_size,
                         collate_fn=collate_lines, num_workers=num_workers)
     was_training = model.training
     model.eval()
@@ -363,6 +374,9 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
            progress: bool, address: str | None = None, rank: int = 0) -> TrainResult:
     """One training process: the whole run when alone, else its share (process 0 evaluates and writes)."""
     torch.set_num_threads(config.threads)
+    # The ink crop runs OpenCV here before the data loader forks its workers, and a forked OpenCV thread pool
+    # deadlocks them: OpenCV stays on this thread.
+    cv2.setNumThreads(0)
     lead = rank == 0
     out = config.checkpoint_dir
     last_path, best_path, history_path = out / "last.pt", out / "best.pt", out / "history.jsonl"
@@ -382,6 +396,8 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
             model, codec = ckpt.model, ckpt.codec
         else:
             model, codec = build_recognizer(load_model_config(config.model))
+        if config.crop is not None:
+            model.config = model.config.model_copy(update={"crop": config.crop})
         if lead:
             out.mkdir(parents=True, exist_ok=True)
             history_path.write_text("", encoding="utf-8")
@@ -393,7 +409,8 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
     height = model.config.height
     train_set = ConcatDataset([
         LineDataset(s.samples, height, config.max_width,
-                    augment=Augment(s.augment, seed=config.seed + n + 1000 * rank) if s.augment > 0 else None)
+                    augment=Augment(s.augment, seed=config.seed + n + 1000 * rank) if s.augment > 0 else None,
+                    crop=model.config.crop)
         for n, s in enumerate(sources)
     ])
 
@@ -411,7 +428,8 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
         torch.manual_seed(torch.initial_seed() + rank)  # its own dropout and worker seeds
     stop = min(config.steps, max_steps) if max_steps is not None else config.steps
 
-    sampler = MixedBatchSampler([_widths(src.samples, height, config.max_width, progress) for src in sources],
+    sampler = MixedBatchSampler([_widths(src.samples, height, config.max_width, model.config.crop, progress)
+                                 for src in sources],
                                 [s.weight for s in sources], config.batch_size, config.seed, start_step=step,
                                 rank=rank)
     loader = DataLoader(train_set, batch_sampler=sampler, collate_fn=collate_lines, num_workers=config.num_workers,

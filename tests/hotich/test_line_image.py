@@ -1,9 +1,11 @@
-"""The recogniser's view of a line: normalisation, resizing bounds, batching with paper."""
+"""The recogniser's view of a line: the ink band, normalisation, resizing bounds, batching with paper."""
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from hotich.line_image import BACKGROUND, pad_lines, preprocess_line
+from hotich.datasets.fonts import load_handwriting
+from hotich.line_image import BACKGROUND, ink_band, pad_lines, preprocess_line
 
 
 def test_preprocess_line_normalises_paper_to_plus_one_and_ink_to_minus_one():
@@ -37,3 +39,41 @@ def test_pad_lines_rejects_mixed_heights_and_empty_batches():
         pad_lines([np.ones((32, 40), np.float32), np.ones((48, 40), np.float32)])
     with pytest.raises(ValueError, match="zero lines"):
         pad_lines([])
+
+
+def _cell_with_writing(text: str = "Nguyễn Thị Hằng 1992") -> tuple[np.ndarray, int, int]:
+    """A cell band 90 px tall: handwriting ~25 px tall near its bottom, over a dotted guide, under the previous
+    row's rule, between two cell borders; and the rows its letters' ink spans."""
+    writing = Image.new("L", (520, 90), 255)
+    ImageDraw.Draw(writing).text((20, 40), text, font=load_handwriting("patrick-hand", 26), fill=40)
+    rows = np.flatnonzero((np.asarray(writing) < 128).any(axis=1))
+    gray = np.asarray(writing).copy()
+    gray[3:5, :] = 60                # the rule above
+    gray[74, ::6] = 90               # dotted guide under the writing
+    gray[:, 2:4] = gray[:, -4:-2] = 60  # cell borders
+    return gray, int(rows.min()), int(rows.max()) + 1
+
+
+def test_ink_band_keeps_the_writing_and_its_marks_and_drops_the_ruling():
+    gray, top, bottom = _cell_with_writing()
+    y0, y1 = ink_band(gray)
+    assert y0 <= top and y1 >= bottom  # tone marks above and descenders below included
+    assert y0 > 5                      # the rule above is not writing
+    assert (y1 - y0) < 0.75 * gray.shape[0]
+
+
+def _ink_rows(line: np.ndarray) -> int:
+    return int((line < 0).any(axis=1).sum())
+
+
+def test_ink_crop_makes_the_writing_fill_the_model_height():
+    gray, _, _ = _cell_with_writing()
+    cell, ink = preprocess_line(gray, 32, 1024), preprocess_line(gray, 32, 1024, crop="ink")
+    assert ink.shape[1] > cell.shape[1]  # the same line, taller letters: more frames for CTC
+    assert _ink_rows(ink) > 1.3 * _ink_rows(cell)
+
+
+def test_ink_band_of_a_blank_cell_is_the_whole_cell():
+    blank = np.full((60, 300), 235, np.uint8)
+    blank[50, ::5] = 120  # only a dotted guide
+    assert ink_band(blank) == (0, 60)

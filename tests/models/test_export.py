@@ -67,3 +67,19 @@ def test_int8_reads_like_fp32_and_fp16_weights_reload_for_finetuning(exported):
     for name, tensor in original.model.state_dict().items():
         assert reloaded.model.state_dict()[name].dtype == tensor.dtype
         torch.testing.assert_close(reloaded.model.state_dict()[name], tensor, atol=2e-3, rtol=2e-3)
+
+
+def test_an_ink_crop_model_is_fed_ink_crops_by_the_server(exported, tmp_path):
+    root, samples = exported
+    checkpoint = load_checkpoint(root / "model.pt")
+    checkpoint.model.config = checkpoint.model.config.model_copy(update={"crop": "ink"})
+    save_checkpoint(tmp_path / "ink.pt", checkpoint.model, checkpoint.codec)
+    export_recognizer(tmp_path / "ink.pt", tmp_path / "artifact", version="0.0-ink")
+    recognizer = LineRecognizer(tmp_path / "artifact", variant="fp32")
+    assert load_card(tmp_path / "artifact")["input"]["crop"] == recognizer.crop == "ink"
+    images = [read_gray(s.path) for s in samples[:3]]
+    for image, line_logits in zip(images, recognizer.logits(images, batch_size=1), strict=True):
+        ink = preprocess_line(image, 32, 1024, crop="ink")
+        with torch.no_grad():
+            expected, _ = checkpoint.model.logits(torch.from_numpy(ink)[None, None], torch.tensor([ink.shape[1]]))
+        np.testing.assert_allclose(line_logits, expected[:, 0].numpy(), atol=1e-4)

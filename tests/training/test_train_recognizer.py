@@ -78,6 +78,16 @@ def test_finetune_starts_from_a_checkpoint_and_validates_on_held_out_lines(lines
     assert history["epochs"].keys() == {"data"}
 
 
+def test_a_finetune_can_change_which_rows_the_model_sees(lines, tmp_path):
+    base = _config(lines, tmp_path / "base", steps=5)
+    train_recognizer(base, progress=False)
+    assert load_checkpoint(base.checkpoint_dir / "last.pt").config.crop == "cell"
+    tune = _config(lines, tmp_path / "tune", steps=5, crop="ink")
+    train_recognizer(tune, init=base.checkpoint_dir / "last.pt", progress=False)
+    tuned = load_checkpoint(tune.checkpoint_dir / "last.pt")
+    assert tuned.config.crop == "ink" and tuned.meta["input"]["crop"] == "ink"
+
+
 def test_mixed_batches_follow_the_shares_and_restart_anywhere():
     lengths = [[i % 17 for i in range(300)], [i % 5 for i in range(40)]]
     sampler = MixedBatchSampler(lengths, [0.75, 0.25], batch_size=8, seed=3)
