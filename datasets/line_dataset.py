@@ -21,8 +21,8 @@ __all__ = ["LineDataset", "collate_lines"]
 class LineDataset(Dataset):
     """(image (1, height, W) float32 as `preprocess_line` makes it, NFC text) for each sample.
 
-    With `augment`, the line is resized to `height` first, augmented there (the scale its effects are tuned
-    for), then normalised.
+    With `augment`, the line is cropped (`crop`) and resized to `height` first, augmented there (the scale its
+    effects are tuned for), then normalised.
     """
 
     def __init__(

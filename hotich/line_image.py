@@ -62,10 +62,11 @@ def ink_band(gray: np.ndarray) -> tuple[int, int]:
     if len(stats) == 0:
         return 0, h
     top, bottom = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
-    profile = np.zeros(h + 1)
     # each component spreads its area evenly over its rows: a tall stroke does not outweigh a word's body
-    np.add.at(profile, top, stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT])
-    np.add.at(profile, bottom, -stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT])
+    per_row = stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT]
+    profile = np.zeros(h + 1)
+    np.add.at(profile, top, per_row)
+    np.add.at(profile, bottom, -per_row)
     window = max(1, h // 10)
     profile = np.convolve(np.cumsum(profile[:h]), np.ones(window) / window, mode="same")
     peak = int(profile.argmax())
