@@ -45,7 +45,9 @@ class HotichEngine:
         self.recognizer, self.beam_width, self.batch_size, self.prior = recognizer, beam_width, batch_size, prior
 
     def read(self, paths: Sequence[Path]) -> list[tuple[str, float]]:
-        readings = self.recognizer.read([read_gray(p) for p in paths], batch_size=self.batch_size,
+        with ThreadPoolExecutor(self.recognizer.workers) as pool:  # decoding files lets go of the GIL
+            images = list(pool.map(read_gray, paths))
+        readings = self.recognizer.read(images, batch_size=self.batch_size,
                                         beam_width=self.beam_width, prior=self.prior)
         return [(r.text, r.confidence) for r in readings]
 

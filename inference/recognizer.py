@@ -9,6 +9,7 @@ a field's closed list or grammar when one is given, weighed by a language prior 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ class LineRecognizer:
         self.crop: LineCrop = self.card["input"].get("crop", "cell")  # cards before v0.8 cut nothing
         self.temperature = float(self.card["calibration"]["temperature"])
         self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
+        self.workers = threads or int(os.environ.get("HOTICH_THREADS", "0")) or os.cpu_count() or 1
 
     @property
     def version(self) -> str:
@@ -146,7 +148,10 @@ class LineRecognizer:
                 ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
         """The lines' logits a width-sorted batch at a time, as (input indices, logits): the next batch runs on
         ONNX Runtime (which lets go of the GIL) while the caller decodes this one."""
-        lines = [preprocess_line(_as_gray(image), self.height, self.max_width, self.crop) for image in images]
+        # OpenCV lets go of the GIL, so the lines' ink bands are found on every core at once
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            lines = list(pool.map(lambda image: preprocess_line(_as_gray(image), self.height, self.max_width,
+                                                                self.crop), images))
         order = np.argsort([line.shape[1] for line in lines], kind="stable").tolist()
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 

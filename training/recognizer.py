@@ -51,7 +51,7 @@ from hotich.datasets.lines import (
 )
 from hotich.evaluation.metrics import TextScores, score_lines
 from hotich.inference.decoding import greedy
-from hotich.line_image import LineCrop, ink_band
+from hotich.line_image import LineCrop, ink_band, resized_width
 from hotich.models.recognizer import (
     CRNN,
     Codec,
@@ -251,7 +251,7 @@ def _widths(samples: list[LineSample], height: int, max_width: int, crop: LineCr
         else:
             with Image.open(sample.path) as im:
                 w, h = im.size
-        widths.append(int(np.clip(round(w * height / h), height, max_width)))
+        widths.append(resized_width(h, w, height, max_width))
     return widths
 
 

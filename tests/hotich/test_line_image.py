@@ -1,11 +1,12 @@
 """The recogniser's view of a line: the ink band, normalisation, resizing bounds, batching with paper."""
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from hotich.datasets.fonts import load_handwriting
-from hotich.line_image import BACKGROUND, ink_band, pad_lines, preprocess_line
+from hotich.line_image import BACKGROUND, _flat_runs, ink_band, pad_lines, preprocess_line
 
 
 def test_preprocess_line_normalises_paper_to_plus_one_and_ink_to_minus_one():
@@ -77,3 +78,15 @@ def test_ink_band_of_a_blank_cell_is_the_whole_cell():
     blank = np.full((60, 300), 235, np.uint8)
     blank[50, ::5] = 120  # only a dotted guide
     assert ink_band(blank) == (0, 60)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_flat_runs_open_as_opencv_does(seed):
+    # the running-sum opening must keep exactly what OpenCV's would, edges included, or bands shift
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        h, w = rng.integers(1, 80), rng.integers(1, 400)
+        ink = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        length = int(rng.integers(1, 300))
+        expected = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+        assert np.array_equal(_flat_runs(ink, length), expected), (h, w, length)
