@@ -131,6 +131,7 @@ class LineRecognizer:
         self.temperature = float(self.card["calibration"]["temperature"])
         self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
         self.workers = threads or int(os.environ.get("HOTICH_THREADS", "0")) or os.cpu_count() or 1
+        """Threads that prepare a call's lines (decoding them is no faster with more than its cores)."""
 
     @property
     def version(self) -> str:
