@@ -49,8 +49,9 @@ def _rules(ink: np.ndarray) -> np.ndarray:
 
 
 def _ink(darkness: np.ndarray) -> np.ndarray:
-    otsu, _ = cv2.threshold(darkness, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return (darkness > max(otsu, 20)).astype(np.uint8)
+    """0/1: darker than its paper by more than Otsu's threshold, and by at least 20."""
+    otsu, ink = cv2.threshold(darkness, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return ink if otsu >= 20 else cv2.threshold(darkness, 20, 1, cv2.THRESH_BINARY)[1]
 
 
 def ink_band(gray: np.ndarray) -> tuple[int, int]:
