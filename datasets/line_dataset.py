@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import cv2
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from hotich.datasets.lines import LineSample
-from hotich.line_image import LineCrop, pad_lines, preprocess_line, resize_line
+from hotich.line_image import LineCrop, pad_lines, preprocess_line, read_gray, resize_line
 
 if TYPE_CHECKING:
     from hotich.datasets.augment import Augment
@@ -43,9 +42,7 @@ class LineDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, str]:
         sample = self.samples[i]
-        gray = cv2.imread(str(sample.path), cv2.IMREAD_GRAYSCALE)
-        if gray is None:
-            raise ValueError(f"cannot read image {sample.path}: missing, corrupt or not an image")
+        gray = read_gray(sample.path)
         if self.augment is not None:
             self._seed_worker(self.augment)
             gray = self.augment(resize_line(gray, self.height, self.max_width, self.crop))

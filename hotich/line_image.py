@@ -8,13 +8,14 @@ paper. Torch-free: the ONNX server uses it as it is.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import cv2
 import numpy as np
 
-__all__ = ["BACKGROUND", "LineCrop", "ink_band", "pad_lines", "preprocess_line", "resize_line",
-           "resized_width"]
+__all__ = ["BACKGROUND", "LineCrop", "ink_band", "pad_lines", "preprocess_line", "read_gray",
+           "resize_line", "resized_width"]
 
 LineCrop = Literal["cell", "ink"]
 """cell: the crop as cut (a cell's band, where handwriting may fill a third of the height); ink: only the rows
@@ -22,6 +23,14 @@ the writing occupies, so its letters fill the model's height whatever the cell w
 
 BACKGROUND = 1.0
 """White paper after normalisation: the value batches are padded with."""
+
+
+def read_gray(path: Path) -> np.ndarray:
+    """A line image file as 2-D uint8 grayscale, with an error that names the file when it cannot be read."""
+    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gray is None or gray.size == 0:
+        raise ValueError(f"cannot read image {path}: missing, corrupt or not an image")
+    return gray
 
 
 def _flat_runs(ink: np.ndarray, length: int) -> np.ndarray:

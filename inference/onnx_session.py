@@ -6,7 +6,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["open_session"]
+__all__ = ["open_session", "thread_cap"]
+
+
+def thread_cap(threads: int | None = None) -> int:
+    """`threads`, else $HOTICH_THREADS, else 0 (no cap: the library's own choice)."""
+    return threads or int(os.environ.get("HOTICH_THREADS", "0"))
 
 
 def open_session(path: Path, threads: int | None = None, providers: Sequence[str] | None = None):
@@ -15,7 +20,7 @@ def open_session(path: Path, threads: int | None = None, providers: Sequence[str
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    threads = threads or int(os.environ.get("HOTICH_THREADS", "0"))
+    threads = thread_cap(threads)
     # Idle intra-op threads sleep instead of spinning: a page's decoding (Python, beside the next batch's
     # inference) otherwise shares the cores with spinning threads; a page then took a quarter more CPU
     # time, while lines read at batch 32 were as fast either way.

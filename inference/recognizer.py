@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 from hotich.inference.decoding import PRUNE, Constraint, Hypothesis, TextPrior, beam_search, greedy, softmax
-from hotich.inference.onnx_session import open_session
-from hotich.line_image import LineCrop, pad_lines, preprocess_line
+from hotich.inference.onnx_session import open_session, thread_cap
+from hotich.line_image import LineCrop, pad_lines, preprocess_line, read_gray
 from hotich.models.card import load_card
 from hotich.models.codec import Codec
 
@@ -54,14 +54,6 @@ class LineReading:
     """The reading's share of the final beam (beam search only)."""
     frame_confidence: float | None = None
     """The frames' own confidence in the reading, before a language prior's calibration replaced it."""
-
-
-def read_gray(path: Path) -> np.ndarray:
-    """A line image file as 2-D uint8 grayscale, with an error that names the file when it cannot be read."""
-    gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-    if gray is None or gray.size == 0:
-        raise ValueError(f"cannot read image {path}: missing, corrupt or not an image")
-    return gray
 
 
 def _as_gray(image: np.ndarray) -> np.ndarray:
@@ -130,7 +122,7 @@ class LineRecognizer:
         self.crop: LineCrop = self.card["input"].get("crop", "cell")  # cards before v0.8 cut nothing
         self.temperature = float(self.card["calibration"]["temperature"])
         self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
-        self.workers = threads or int(os.environ.get("HOTICH_THREADS", "0")) or os.cpu_count() or 1
+        self.workers = thread_cap(threads) or os.cpu_count() or 1
         """Threads that prepare a call's lines (decoding them is no faster with more than its cores)."""
 
     @property

@@ -51,7 +51,7 @@ from hotich.datasets.lines import (
 )
 from hotich.evaluation.metrics import TextScores, score_lines
 from hotich.inference.decoding import greedy
-from hotich.line_image import LineCrop, ink_band, resized_width
+from hotich.line_image import LineCrop, ink_band, read_gray, resized_width
 from hotich.models.recognizer import (
     CRNN,
     Codec,
@@ -245,7 +245,7 @@ def _widths(samples: list[LineSample], height: int, max_width: int, crop: LineCr
     widths = []
     for sample in tqdm(samples, desc="line widths", unit="line", leave=False, mininterval=2.0, disable=not progress):
         if crop == "ink":
-            gray = cv2.imread(str(sample.path), cv2.IMREAD_GRAYSCALE)
+            gray = read_gray(sample.path)
             top, bottom = ink_band(gray)
             h, w = bottom - top, gray.shape[1]
         else:
