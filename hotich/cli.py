@@ -367,15 +367,18 @@ def calibrate() -> None:
 def calibrate_recognizer(model_dir: Path | None, on: str) -> None:
     """Fit the recogniser's temperature on lines and write it into its model.json."""
     from hotich.inference.recognizer import LineRecognizer, read_gray
-    from hotich.models.card import update_card
+    from hotich.models.card import load_card, write_card_file
     from hotich.training.calibration import fit_temperature
 
     samples = _line_set(on)
     recognizer = LineRecognizer(model_dir)
     logits = recognizer.logits([read_gray(s.path) for s in samples])
     result = fit_temperature(logits, recognizer.codec, [s.text for s in samples])
-    update_card(recognizer.model_dir, calibration={"temperature": result.temperature, "fitted_on": on,
-                                                   **{k: v for k, v in vars(result).items() if k != "temperature"}})
+    # The whole section is this fit's: notes of an earlier one would no longer be true.
+    card = load_card(recognizer.model_dir)
+    card["calibration"] = {"temperature": result.temperature, "fitted_on": on,
+                           **{k: v for k, v in vars(result).items() if k != "temperature"}}
+    write_card_file(recognizer.model_dir, card)
     click.echo(f"temperature {result.temperature:g} on {result.n} lines ({on}): ECE {result.ece_before:.2%} -> "
                f"{result.ece_after:.2%}, line accuracy {result.line_acc:.2%}; written to {recognizer.model_dir}")
 

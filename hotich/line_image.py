@@ -8,6 +8,7 @@ paper. Torch-free: the ONNX server uses it as it is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +16,7 @@ import cv2
 import numpy as np
 
 __all__ = ["BACKGROUND", "LineCrop", "ink_band", "pad_lines", "preprocess_line", "read_gray",
-           "resize_line", "resized_width"]
+           "resize_line", "resized_width", "width_batches"]
 
 LineCrop = Literal["cell", "ink"]
 """cell: the crop as cut (a cell's band, where handwriting may fill a third of the height); ink: only the rows
@@ -23,6 +24,10 @@ the writing occupies, so its letters fill the model's height whatever the cell w
 
 BACKGROUND = 1.0
 """White paper after normalisation: the value batches are padded with."""
+WIDTH_SPREAD = 0.1
+"""How much wider than its narrowest line a batch's widest may be: the recogniser's squeeze-and-excitation
+layers average over the padded width, so padding changes what a line reads (held-out lines in batches of
+32: 9.2% CER within 10%, 9.6% without a limit)."""
 
 
 def read_gray(path: Path) -> np.ndarray:
@@ -63,6 +68,11 @@ def _ink(darkness: np.ndarray) -> np.ndarray:
     return ink if otsu >= 20 else cv2.threshold(darkness, 20, 1, cv2.THRESH_BINARY)[1]
 
 
+BAND_ROWS = 48
+"""A line crop at least twice this tall has its ink band found on a copy shrunk by a whole factor to about this
+height: a quarter of the work on a 96 px Kalapa line (1.0 against 2.9 ms), the same CER on kalapa-val."""
+
+
 def ink_band(gray: np.ndarray) -> tuple[int, int]:
     """(top, bottom) rows of the writing in a line crop, its marks and descenders included; the whole height
     when there is no writing to find.
@@ -71,6 +81,20 @@ def ink_band(gray: np.ndarray) -> tuple[int, int]:
     it or close above or below it (tone marks, dots, descenders) widens the band, ruling does not; the
     band keeps a margin of the core's height above and half of it below, as marks sit high.
     """
+    h, w = gray.shape
+    scale = h // BAND_ROWS
+    if scale < 2 or w < 12 * scale:
+        return _band(gray)
+    # INTER_AREA keeps faint strokes as lighter pixels rather than dropping them.
+    small = cv2.resize(gray, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
+    top, bottom = _band(small)
+    if (top, bottom) == (0, small.shape[0]):
+        return 0, h
+    return top * scale, min(h, (bottom + 1) * scale)
+
+
+def _band(gray: np.ndarray) -> tuple[int, int]:
+    """`ink_band` at the crop's own scale."""
     h, w = gray.shape
     if h < 12 or w < 12:
         return 0, h
@@ -152,3 +176,14 @@ def pad_lines(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     for k, line in enumerate(lines):
         batch[k, 0, :, : line.shape[1]] = line
     return batch, widths
+
+
+def width_batches(widths: Sequence[int], batch_size: int, spread: float = WIDTH_SPREAD) -> list[list[int]]:
+    """Indices of lines by width, narrowest first, cut into batches of at most `batch_size` lines whose widest
+    is at most `1 + spread` times their narrowest."""
+    batches: list[list[int]] = []
+    for i in np.argsort(widths, kind="stable").tolist():
+        if not batches or len(batches[-1]) == batch_size or widths[i] > widths[batches[-1][0]] * (1 + spread):
+            batches.append([])
+        batches[-1].append(i)
+    return batches

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -22,7 +22,7 @@ import numpy as np
 
 from hotich.inference.decoding import PRUNE, Constraint, Hypothesis, TextPrior, beam_search, greedy, softmax
 from hotich.inference.onnx_session import open_session, thread_cap
-from hotich.line_image import LineCrop, pad_lines, preprocess_line, read_gray
+from hotich.line_image import LineCrop, pad_lines, preprocess_line, read_gray, width_batches
 from hotich.models.card import load_card
 from hotich.models.codec import Codec
 
@@ -102,8 +102,8 @@ def decode_lines(logits: Sequence[np.ndarray], codec: Codec, temperature: float 
 class LineRecognizer:
     """A recogniser artifact loaded into ONNX Runtime.
 
-    `variant` picks the int8 or fp32 file (default: the card's). `threads` caps ONNX Runtime's intra-op
-    threads (default: $HOTICH_THREADS, else ONNX Runtime's choice). CUDA is used when `providers` asks
+    `variant` picks the int8 or fp32 file (default: the card's). `threads` caps the batches run at once, one
+    ONNX Runtime thread each (default: $HOTICH_THREADS, else every core). CUDA is used when `providers` asks
     for it and the installed ONNX Runtime has it.
     """
 
@@ -121,9 +121,12 @@ class LineRecognizer:
         self.max_width = int(self.card["input"]["max_width"])
         self.crop: LineCrop = self.card["input"].get("crop", "cell")  # cards before v0.8 cut nothing
         self.temperature = float(self.card["calibration"]["temperature"])
-        self.session = open_session(self.model_dir / self.card["files"][variant]["file"], threads, providers)
         self.workers = thread_cap(threads) or os.cpu_count() or 1
-        """Threads that prepare a call's lines (decoding them is no faster with more than its cores)."""
+        """Threads that prepare a call's lines and run its batches (no faster with more than its cores)."""
+        # One intra-op thread per run, runs side by side: ONNX Runtime splits the LSTM's small per-frame
+        # products across threads poorly (kalapa-val at batch 32 on 2 cores: 2.3-2.6 ms a line as two
+        # one-thread runs against 3.3-3.6 ms as one two-thread run).
+        self.session = open_session(self.model_dir / self.card["files"][variant]["file"], 1, providers)
 
     @property
     def version(self) -> str:
@@ -139,26 +142,22 @@ class LineRecognizer:
 
     def batches(self, images: Sequence[np.ndarray], batch_size: int = 32
                 ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
-        """The lines' logits a width-sorted batch at a time, as (input indices, logits): the next batch runs on
-        ONNX Runtime (which lets go of the GIL) while the caller decodes this one."""
-        # OpenCV lets go of the GIL, so the lines' ink bands are found on every core at once
+        """The lines' logits a width-sorted batch at a time, as (input indices, logits), as batches finish: they
+        run on every core (ONNX Runtime and OpenCV let go of the GIL) while the caller decodes those done."""
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             lines = list(pool.map(lambda image: preprocess_line(_as_gray(image), self.height, self.max_width,
                                                                 self.crop), images))
-        order = np.argsort([line.shape[1] for line in lines], kind="stable").tolist()
-        chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+            chunks = width_batches([line.shape[1] for line in lines], batch_size)
 
-        def run(chunk: list[int]) -> list[np.ndarray]:
-            batch, widths = pad_lines([lines[i] for i in chunk])
-            logits, lengths = self.session.run(None, {"images": batch, "widths": widths})
-            return [logits[k, : int(lengths[k])] for k in range(len(chunk))]
+            def run(chunk: list[int]) -> list[np.ndarray]:
+                batch, widths = pad_lines([lines[i] for i in chunk])
+                logits, lengths = self.session.run(None, {"images": batch, "widths": widths})
+                return [logits[k, : int(lengths[k])] for k in range(len(chunk))]
 
-        with ThreadPoolExecutor(max_workers=1) as ahead:
-            pending = [ahead.submit(run, chunk) for chunk in chunks[:1]]
-            for k, chunk in enumerate(chunks):
-                if k + 1 < len(chunks):
-                    pending.append(ahead.submit(run, chunks[k + 1]))
-                yield chunk, pending[k].result()
+            # Widest first, so no core waits alone on the longest batch at the end.
+            pending = {pool.submit(run, chunk): chunk for chunk in reversed(chunks)}
+            for done in as_completed(pending):
+                yield pending[done], done.result()
 
     def read(self, images: Sequence[np.ndarray], *, batch_size: int = 32, beam_width: int = 1,
              constraints: Sequence[Constraint | None] | None = None, alternatives: int = 0,

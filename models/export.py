@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import cer
-from hotich.line_image import pad_lines, preprocess_line
+from hotich.line_image import pad_lines, preprocess_line, width_batches
 from hotich.models.card import CARD_FORMAT, FP32_FILE, INT8_FILE, PT_FILE, card_header, file_entry, write_card_file
 from hotich.models.recognizer import CRNN, Checkpoint, load_checkpoint, save_checkpoint
 
@@ -87,12 +87,11 @@ def _card(out_dir: Path, checkpoint: Checkpoint, version: str, max_width: int) -
 
 
 def _torch_logits(model: CRNN, lines: list[np.ndarray], batch_size: int = 32) -> list[np.ndarray]:
-    """The checkpoint's logits, batched exactly as `LineRecognizer.logits` batches (padding changes a BiLSTM)."""
-    order = np.argsort([line.shape[1] for line in lines], kind="stable")
+    """The checkpoint's logits, batched exactly as `LineRecognizer.logits` batches (padding changes what the
+    stem sees)."""
     out: list[np.ndarray] = [np.empty(0)] * len(lines)
     with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in width_batches([line.shape[1] for line in lines], batch_size):
             batch, widths = pad_lines([lines[i] for i in chunk])
             logits, lengths = model.logits(torch.from_numpy(batch), torch.from_numpy(widths))
             for k, i in enumerate(chunk):

@@ -128,9 +128,15 @@ class CRNN(nn.Module):
         Exported models stop here: a calibration temperature divides the logits before the softmax.
         """
         features = self.stem(images).mean(dim=2)  # (B, C, T)
-        seq, _ = self.rnn(features.permute(2, 0, 1))
+        frames = features.shape[2]
+        lengths = self.output_lengths(widths).clamp(min=1, max=frames)
+        # Packed, so each line's backward pass starts at its own end, not at the batch's widest: through the
+        # padding it lost the lines' last letters (v0.9 read held-out lines at 9.9% CER in batches of similar
+        # widths and 9.3% one by one).
+        packed = nn.utils.rnn.pack_padded_sequence(features.permute(2, 0, 1), lengths.cpu(), enforce_sorted=False)
+        seq, _ = nn.utils.rnn.pad_packed_sequence(self.rnn(packed)[0], total_length=frames)
         logits = self.head(self.dropout(seq))
-        return logits, self.output_lengths(widths).clamp(max=logits.shape[0])
+        return logits, lengths
 
     def forward(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
         """(B, 1, H, W) images and their (B,) true widths -> log-probs (T, B, C) and (B,) frame counts."""

@@ -56,7 +56,9 @@ def test_the_shipped_prior_reads_held_out_lines_no_worse_than_greedy(shipped_rec
     images = [read_gray(s.path) for s in heldout_lines]
     greedy = shipped_recognizer.read(images)
     fused = shipped_recognizer.read(images, prior=prior)
-    assert cer(refs, [r.text for r in fused]) <= cer(refs, [r.text for r in greedy]) + 0.01
+    # On 24 lines one line's change moves CER by about a point (on 3,000 held-out lines the prior reads 7.7%
+    # CER against greedy's 9.2%: `hotich eval lines var/lines/heldout --language`).
+    assert cer(refs, [r.text for r in fused]) <= cer(refs, [r.text for r in greedy]) + 0.02
     for reading in fused:
         assert 0.0 <= reading.confidence <= 1.0 and len(reading.char_confidences) == len(reading.text)
         # The calibrated confidence is the prior's map of the two figures the reading keeps.

@@ -28,6 +28,22 @@ def test_crnn_output_shapes_and_lengths_follow_the_widths(name):
     assert model.stem(images).shape[2] == 1
 
 
+def test_a_line_reads_the_same_alone_and_beside_a_wider_one():
+    # crnn_tiny's plain stem has no width-wide pooling, so only the LSTM could let padding in.
+    torch.manual_seed(0)
+    model, _ = build_recognizer(load_model_config("crnn_tiny"))
+    model.eval()
+    line = torch.rand(1, 1, 32, 96) * 2 - 1
+    padded = torch.cat([torch.cat([line, torch.ones(1, 1, 32, 304)], dim=3), torch.rand(1, 1, 32, 400) * 2 - 1])
+    with torch.no_grad():
+        alone, (n,) = model(line, torch.tensor([96]))
+        beside, lengths = model(padded, torch.tensor([96, 400]))
+    assert lengths.tolist() == [n, 100]
+    # Only the convolutions of the last frames see paper where, alone, they saw the edge (through the padding,
+    # the backward LSTM reached the last frame 0.05 away).
+    assert torch.allclose(beside[:n, 0], alone[:n, 0], atol=2e-3)
+
+
 def test_default_model_fits_the_onnx_size_budget():
     model, _ = build_recognizer(load_model_config("crnn_mobilenet_small"))
     params = sum(p.numel() for p in model.parameters())
