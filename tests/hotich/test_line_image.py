@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from hotich.datasets.fonts import load_handwriting
-from hotich.line_image import BACKGROUND, _flat_runs, ink_band, pad_lines, preprocess_line
+from hotich.line_image import BACKGROUND, _flat_runs, ink_band, pad_lines, preprocess_line, width_batches
 
 
 def test_preprocess_line_normalises_paper_to_plus_one_and_ink_to_minus_one():
@@ -63,6 +63,16 @@ def test_ink_band_keeps_the_writing_and_its_marks_and_drops_the_ruling():
     assert (y1 - y0) < 0.75 * gray.shape[0]
 
 
+def test_a_tall_crop_is_banded_on_a_shrunk_copy_much_as_at_full_size():
+    gray, top, bottom = _cell_with_writing()  # 90 px: banded as it is
+    tall = cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR)  # 180 px: shrunk to 45 rows first
+    (y0, y1), (t0, t1) = ink_band(gray), ink_band(tall)
+    assert t0 <= 2 * top and t1 >= 2 * bottom  # the writing and its marks
+    assert t0 > 10                             # not the rule above (rows 6-9 at this size)
+    # the shrunk copy's pixel margins are twice as wide here
+    assert 2 * y0 - 12 <= t0 <= 2 * y0 and 2 * y1 <= t1 <= 2 * y1 + 12
+
+
 def _ink_rows(line: np.ndarray) -> int:
     return int((line < 0).any(axis=1).sum())
 
@@ -90,3 +100,13 @@ def test_flat_runs_open_as_opencv_does(seed):
         length = int(rng.integers(1, 300))
         expected = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
         assert np.array_equal(_flat_runs(ink, length), expected), (h, w, length)
+
+
+def test_width_batches_keep_similar_widths_together_and_cover_every_line():
+    widths = [100, 30, 31, 200, 105, 32, 33, 34, 210, 109]
+    batches = width_batches(widths, batch_size=3, spread=0.1)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(widths)))
+    for batch in batches:
+        assert len(batch) <= 3
+        assert max(widths[i] for i in batch) <= 1.1 * min(widths[i] for i in batch)
+    assert [[widths[i] for i in batch] for batch in batches] == [[30, 31, 32], [33, 34], [100, 105, 109], [200, 210]]
