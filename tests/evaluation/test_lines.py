@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from hotich.cli import main
 from hotich.evaluation.lines import HotichEngine, TesseractEngine, evaluate_lines
-from hotich.models.card import load_card
+from hotich.models.card import load_card, write_card_file
 
 KEYS = {"cer", "wer", "cer_nopunct", "line_acc", "ece", "lines_per_s", "n"}
 
@@ -42,6 +42,9 @@ def test_cli_prints_json_with_the_documented_keys(heldout_lines_dir, tmp_path):
 def test_cli_records_figures_and_calibration_in_a_copy_of_the_card(heldout_lines_dir, shipped_recognizer, tmp_path):
     model = tmp_path / "model"
     shutil.copytree(shipped_recognizer.model_dir, model)
+    stale = load_card(model)
+    stale["calibration"]["note"] = "what an earlier fit said"
+    write_card_file(model, stale)
     result = CliRunner().invoke(main, ["calibrate", "recognizer", "--model", str(model), "--on",
                                        str(heldout_lines_dir)])
     assert result.exit_code == 0, result.output
@@ -49,6 +52,7 @@ def test_cli_records_figures_and_calibration_in_a_copy_of_the_card(heldout_lines
     assert result.exit_code == 0, result.output
     card = load_card(model)
     assert card["calibration"]["fitted_on"] == str(heldout_lines_dir)
+    assert "note" not in card["calibration"]  # a refit replaces the section whole
     assert card["metrics"][str(heldout_lines_dir)].keys() >= KEYS
 
 
