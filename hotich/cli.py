@@ -383,6 +383,35 @@ def calibrate_recognizer(model_dir: Path | None, on: str) -> None:
                f"{result.ece_after:.2%}, line accuracy {result.line_acc:.2%}; written to {recognizer.model_dir}")
 
 
+@calibrate.command("stretch")
+@_model_dir
+@click.option("--on", "on", multiple=True, required=True,
+              help=f"Lines from writers or fonts outside training (repeat; each set weighs the same): "
+                   f"{_line_set_help}.")
+def calibrate_stretch(model_dir: Path | None, on: tuple[str, ...]) -> None:
+    """Choose how much the recogniser widens each line before reading it (its card's input.stretch): the
+    stretch with the lowest mean greedy CER, ignoring punctuation, over the given line sets."""
+    from hotich.inference.recognizer import LineRecognizer
+    from hotich.models.card import load_card, write_card_file
+    from hotich.training.calibration import fit_stretch
+
+    recognizer = LineRecognizer(model_dir)
+    fit = fit_stretch(recognizer, {name: _line_set(name) for name in on})
+    card = load_card(recognizer.model_dir)
+    card["input"]["stretch"] = fit.stretch
+    card["stretch"] = {"chosen": fit.stretch, "fitted_on": list(on), "command": "hotich calibrate stretch " + " ".join(
+        f"--on {name}" for name in on), "objective": "lowest mean greedy CER without punctuation over the sets",
+        "cer_nopunct": {f"{s:g}": {name: round(v, 5) for name, v in per_set.items()}
+                        for s, per_set in fit.cer_nopunct.items()}}
+    write_card_file(recognizer.model_dir, card)
+    for stretch, per_set in fit.cer_nopunct.items():
+        figures = "  ".join(f"{name} {v:7.2%}" for name, v in per_set.items())
+        click.echo(f"{'*' if stretch == fit.stretch else ' '} stretch {stretch:<5g} {figures}")
+    click.echo(f"stretch {fit.stretch:g} written to {recognizer.model_dir}. The temperature, the language model's "
+               f"fusion and the review thresholds were fitted on the old readings: run `hotich calibrate "
+               f"recognizer`, `hotich train language` and `hotich calibrate routing` again.")
+
+
 @calibrate.command("routing")
 @click.argument("pages_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_model_dir

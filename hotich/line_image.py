@@ -1,7 +1,8 @@
 """The recogniser's view of a line image, shared by training and inference so the two cannot drift apart.
 
 Grayscale, optionally cut down to the band of rows the writing occupies (`crop="ink"`), resized to a fixed
-height keeping the aspect ratio (width clipped to [height, max_width]), then normalised as
+height keeping the aspect ratio, optionally widened by a `stretch` (width clipped to [height, max_width]), then
+normalised as
 `(gray / 255 - 0.5) / 0.5`, so paper is near +1.0 and ink near -1.0; batches are padded on the right with
 paper. Torch-free: the ONNX server uses it as it is.
 """
@@ -135,20 +136,23 @@ def _band(gray: np.ndarray) -> tuple[int, int]:
     return y0, y1
 
 
-def resized_width(h: int, w: int, height: int, max_width: int) -> int:
-    """The width of an h x w line (its ink band, for `crop="ink"`) resized to `height`, aspect kept within
-    [height, max_width]."""
-    return int(np.clip(round(w * height / h), height, max_width))
+def resized_width(h: int, w: int, height: int, max_width: int, stretch: float = 1.0) -> int:
+    """The width of an h x w line (its ink band, for `crop="ink"`) resized to `height`, aspect kept and then
+    multiplied by `stretch`, within [height, max_width]."""
+    return int(np.clip(round(w * height / h * stretch), height, max_width))
 
 
-def resize_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell") -> np.ndarray:
+def resize_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell",
+                stretch: float = 1.0) -> np.ndarray:
+    if not stretch > 0:
+        raise ValueError(f"stretch must be positive, not {stretch}")
     if gray.ndim != 2 or gray.dtype != np.uint8 or gray.size == 0:
         raise ValueError(f"expected a non-empty 2-D uint8 grayscale image, got {gray.dtype} of shape {gray.shape}")
     if crop == "ink":
         top, bottom = ink_band(gray)
         gray = gray[top:bottom]
     h, w = gray.shape
-    width = resized_width(h, w, height, max_width)
+    width = resized_width(h, w, height, max_width, stretch)
     if (h, w) == (height, width):
         return gray
     # INTER_AREA averages when shrinking (no aliasing of thin strokes); it is blocky when enlarging.
@@ -156,13 +160,16 @@ def resize_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = 
     return cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
 
 
-def preprocess_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell") -> np.ndarray:
+def preprocess_line(gray: np.ndarray, height: int, max_width: int, crop: LineCrop = "cell",
+                    stretch: float = 1.0) -> np.ndarray:
     """A grayscale uint8 line image as the recogniser's input: float32 (height, W), paper +1, ink -1.
 
-    W = round(w * height / h) of the (cropped) line, clipped to [height, max_width] (so extreme lines are
-    squeezed or stretched).
+    W = round(w * height / h * stretch) of the (cropped) line, clipped to [height, max_width] (so extreme lines
+    are squeezed or stretched). `stretch` is the recogniser card's `input.stretch`: chosen on validation lines
+    after training (`hotich calibrate stretch`), as the models read unseen writers better with more frames to
+    each letter than their training lines gave them.
     """
-    return (resize_line(gray, height, max_width, crop).astype(np.float32) / 255.0 - 0.5) / 0.5
+    return (resize_line(gray, height, max_width, crop, stretch).astype(np.float32) / 255.0 - 0.5) / 0.5
 
 
 def pad_lines(lines: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

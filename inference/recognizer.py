@@ -120,6 +120,7 @@ class LineRecognizer:
         self.height = int(self.card["input"]["height"])
         self.max_width = int(self.card["input"]["max_width"])
         self.crop: LineCrop = self.card["input"].get("crop", "cell")  # cards before v0.8 cut nothing
+        self.stretch = float(self.card["input"].get("stretch", 1.0))  # cards before v0.9.2 widen nothing
         self.temperature = float(self.card["calibration"]["temperature"])
         self.workers = thread_cap(threads) or os.cpu_count() or 1
         """Threads that prepare a call's lines and run its batches (no faster with more than its cores)."""
@@ -145,8 +146,7 @@ class LineRecognizer:
         """The lines' logits a width-sorted batch at a time, as (input indices, logits), as batches finish: they
         run on every core (ONNX Runtime and OpenCV let go of the GIL) while the caller decodes those done."""
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            lines = list(pool.map(lambda image: preprocess_line(_as_gray(image), self.height, self.max_width,
-                                                                self.crop), images))
+            lines = list(pool.map(self.preprocess, images))
             chunks = width_batches([line.shape[1] for line in lines], batch_size)
 
             def run(chunk: list[int]) -> list[np.ndarray]:
@@ -158,6 +158,10 @@ class LineRecognizer:
             pending = {pool.submit(run, chunk): chunk for chunk in reversed(chunks)}
             for done in as_completed(pending):
                 yield pending[done], done.result()
+
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
+        """One line (grayscale or BGR uint8) as this model's input (`hotich.line_image.preprocess_line`)."""
+        return preprocess_line(_as_gray(image), self.height, self.max_width, self.crop, self.stretch)
 
     def read(self, images: Sequence[np.ndarray], *, batch_size: int = 32, beam_width: int = 1,
              constraints: Sequence[Constraint | None] | None = None, alternatives: int = 0,

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from hotich.datasets.lines import LineSample
 from hotich.evaluation.metrics import cer
-from hotich.line_image import pad_lines, preprocess_line, width_batches
+from hotich.line_image import pad_lines, width_batches
 from hotich.models.card import CARD_FORMAT, FP32_FILE, INT8_FILE, PT_FILE, card_header, file_entry, write_card_file
 from hotich.models.recognizer import CRNN, Checkpoint, load_checkpoint, save_checkpoint
 
@@ -75,7 +75,7 @@ def _card(out_dir: Path, checkpoint: Checkpoint, version: str, max_width: int) -
     return {
         **card_header(CARD_FORMAT, version, meta),
         "codec": meta["codec"],
-        "input": {**meta["input"], "max_width": max_width},
+        "input": {**meta["input"], "max_width": max_width, "stretch": 1.0},
         "outputs": {"logits": "(batch, frames, classes) float32, before softmax",
                     "lengths": "(batch,) int64, valid frames per line"},
         "files": files,
@@ -106,7 +106,7 @@ def parity(checkpoint: Checkpoint, model_dir: Path, samples: list[LineSample]) -
     images = [read_gray(s.path) for s in samples]
     refs = [s.text for s in samples]
     int8 = LineRecognizer(model_dir, variant="int8")
-    lines = [preprocess_line(image, int8.height, int8.max_width, int8.crop) for image in images]
+    lines = [int8.preprocess(image) for image in images]
     result: dict[str, float] = {"cer_torch": cer(refs, [r.text for r in decode_lines(
         _torch_logits(checkpoint.model, lines), checkpoint.codec)])}
     for variant in ("fp32", "int8"):

@@ -56,6 +56,16 @@ def test_cli_records_figures_and_calibration_in_a_copy_of_the_card(heldout_lines
     assert card["metrics"][str(heldout_lines_dir)].keys() >= KEYS
 
 
+def test_cli_writes_the_stretch_chosen_into_a_copy_of_the_card(heldout_lines_dir, shipped_recognizer, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(shipped_recognizer.model_dir, model)
+    result = CliRunner().invoke(main, ["calibrate", "stretch", "--model", str(model), "--on", str(heldout_lines_dir)])
+    assert result.exit_code == 0, result.output
+    card = load_card(model)
+    assert card["input"]["stretch"] == card["stretch"]["chosen"]
+    assert card["stretch"]["fitted_on"] == [str(heldout_lines_dir)] and "calibrate recognizer" in result.output
+
+
 def test_cli_names_a_missing_dataset():
     result = CliRunner().invoke(main, ["eval", "lines", "no/such/folder"])
     assert result.exit_code == 2 and "labels.tsv" in result.output

@@ -23,6 +23,14 @@ def test_preprocess_line_width_keeps_aspect_within_bounds(shape, width):
     assert preprocess_line(np.full(shape, 200, np.uint8), 32, 1024).shape == (32, width)
 
 
+def test_stretch_widens_a_line_after_its_height_is_fixed_and_keeps_the_bounds():
+    gray = np.full((64, 200), 200, np.uint8)
+    assert preprocess_line(gray, 32, 1024, stretch=1.5).shape == (32, 150)
+    assert preprocess_line(np.full((32, 1000), 200, np.uint8), 32, 1024, stretch=1.5).shape == (32, 1024)
+    with pytest.raises(ValueError, match="stretch must be positive"):
+        preprocess_line(gray, 32, 1024, stretch=0.0)
+
+
 def test_preprocess_line_rejects_colour_images():
     with pytest.raises(ValueError, match="2-D uint8"):
         preprocess_line(np.zeros((32, 100, 3), np.uint8), 32, 1024)

@@ -1,5 +1,7 @@
 """The shipped recogniser on ONNX Runtime: it reads real synthetic lines, honours constraints, rejects bad input."""
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -7,7 +9,8 @@ import regex
 
 from hotich.evaluation.metrics import cer
 from hotich.inference.decoding import Pattern, Vocabulary
-from hotich.inference.recognizer import read_gray
+from hotich.inference.recognizer import LineRecognizer, read_gray
+from hotich.models.card import load_card, write_card_file
 
 # The shipped v0.5 model reads these 24 lines at 6.9% CER with 14 exact (measured when it shipped): the
 # bounds catch a broken model or pipeline, and tighten as better models ship.
@@ -71,6 +74,22 @@ def test_alternatives_come_best_first(shipped_recognizer, heldout_lines):
     reading = shipped_recognizer.read([read_gray(heldout_lines[1].path)], alternatives=3)[0]
     assert len(reading.alternatives) <= 3
     assert all(alt.text != reading.text for alt in reading.alternatives)
+
+
+def test_the_cards_stretch_widens_what_the_model_sees(shipped_recognizer, heldout_lines, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(shipped_recognizer.model_dir, model)
+    card = load_card(model)
+    del card["input"]["stretch"]  # as cards before v0.9.2 were
+    write_card_file(model, card)
+    unstretched = LineRecognizer(model, threads=1)
+    assert unstretched.stretch == 1.0
+    card["input"]["stretch"] = 1.5
+    write_card_file(model, card)
+    stretched = LineRecognizer(model, threads=1)
+    gray = read_gray(heldout_lines[0].path)
+    assert stretched.preprocess(gray).shape[1] == pytest.approx(1.5 * unstretched.preprocess(gray).shape[1], abs=1)
+    assert len(stretched.logits([gray])[0]) > len(unstretched.logits([gray])[0])
 
 
 def test_bad_images_get_clear_errors(shipped_recognizer, tmp_path):
