@@ -92,6 +92,8 @@ class TrainConfig(BaseModel):
     """Augment strength for real handwriting (Kalapa, corrected lines); 0 turns it off."""
     augment_synth: float = Field(0.0, ge=0.0)
     """Synthetic lines are already aged by the generator; 0 leaves them as they are."""
+    augment_width: float = Field(0.0, ge=0.0, lt=1.0)
+    """How much wider or narrower augmented lines may be drawn (0.25: 0.8 to 1.25 times), on half of them."""
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0.0)
     """Peak learning rate of the one-cycle schedule."""
@@ -409,7 +411,8 @@ def _train(config: TrainConfig, resume: bool, init: Path | None, data: Path | No
     height = model.config.height
     train_set = ConcatDataset([
         LineDataset(s.samples, height, config.max_width,
-                    augment=Augment(s.augment, seed=config.seed + n + 1000 * rank) if s.augment > 0 else None,
+                    augment=Augment(s.augment, seed=config.seed + n + 1000 * rank, width=config.augment_width)
+                    if s.augment > 0 else None,
                     crop=model.config.crop)
         for n, s in enumerate(sources)
     ])

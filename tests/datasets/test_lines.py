@@ -153,6 +153,16 @@ def test_reseeding_alike_keeps_augmenters_of_different_seeds_apart(samples):
     assert any(not np.array_equal(x, other(gray)) for x in a)
 
 
+def test_width_augmentation_draws_lines_narrower_and_wider_within_its_reach(samples):
+    gray = cv2.resize(cv2.imread(str(samples[0].path), cv2.IMREAD_GRAYSCALE), (300, 32))
+    augment = Augment(seed=4, width=0.25)
+    widths = [augment(gray).shape[1] for _ in range(60)]
+    assert min(widths) < 300 * 0.9 and max(widths) > 300 * 1.1  # beyond the end jitter's few pixels
+    assert min(widths) >= 300 / 1.25 - 6 and max(widths) <= 300 * 1.25 + 6
+    with pytest.raises(ValueError, match="width"):
+        Augment(width=1.0)
+
+
 @pytest.mark.parametrize("strength", [0, -1, 3.5])
 def test_augment_strength_outside_its_range_is_refused(strength):
     with pytest.raises(ValueError, match="strength"):
