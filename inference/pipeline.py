@@ -250,30 +250,43 @@ class Pipeline:
 
     def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
                           kept: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
-        """Registration dates down a page fall within weeks of each other: a date read in another year than
-        most of the page's is searched again within that year (or the next, for a page that spans New Year).
-        Its reading is replaced when the frames allow one there, and the date flagged for review when they do
-        not. Returns the issue of each line it touched."""
+        """Registration dates fall within the years the book's template was in use, and down a page within weeks
+        of each other. A date read in a year outside the template's is searched again within its years; then a
+        date read in another year than most of the page's is searched again within that year (or the next, for
+        a page that spans New Year). Its reading is replaced when the frames allow one there, and the date
+        flagged for review when they do not. Returns the issue of each line it touched."""
         specs = {spec.key: spec for spec in template.fields}
         dated = {i: line_logits for i, line_logits in kept.items() if lines[i].page_dated}
         values = {i: read_field(specs[lines[i].region.key], template, readings[i].text).value for i in dated}
+        found: dict[int, FieldIssue] = {}
+        era = range(template.valid.start.year, template.valid.end.year + 1)
+        outside = [i for i, value in values.items()
+                   if value is not None and value[-4:].isdigit() and int(value[-4:]) not in era]
+        if outside:
+            constraint = Pattern(date_pattern_in(era), DATE_CHARACTERS)
+            for i, again in zip(outside, self._search_again([dated[i] for i in outside], constraint), strict=True):
+                if again.text:
+                    found[i] = issue("date_era_year", f"{era.start}-{era.stop - 1}; the frames alone read "
+                                                      f"{readings[i].text!r}")
+                    readings[i] = again
+                    values[i] = read_field(specs[lines[i].region.key], template, again.text).value
         year = page_year(list(values.values()))
         if year is None:
-            return {}
+            return found
         constraint = Pattern(date_pattern_in([year, year + 1]), DATE_CHARACTERS)
-        found = {}
-        for i, value in values.items():
-            if value is None or value[-4:] in (str(year), str(year + 1)):
-                continue
-            again = decode_lines([dated[i]], self.recognizer.codec, self.recognizer.temperature,
-                                 beam_width=self.beam_width, constraints=[constraint],
-                                 alternatives=self.alternatives)[0]
+        others = [i for i, value in values.items()
+                  if value is not None and value[-4:] not in (str(year), str(year + 1))]
+        for i, again in zip(others, self._search_again([dated[i] for i in others], constraint), strict=True):
             if again.text:
                 found[i] = issue("date_page_year", f"{year}; the frames alone read {readings[i].text!r}")
                 readings[i] = again
             else:
-                found[i] = issue("date_not_page_year", f"{value} on a page of {year}")
+                found[i] = issue("date_not_page_year", f"{values[i]} on a page of {year}")
         return found
+
+    def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
+        return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,
+                            constraints=[constraint] * len(logits), alternatives=self.alternatives)
 
     def _records(self, template: Template, lines: list[_Line], readings: list[LineReading],
                  line_issues: dict[int, FieldIssue]) -> list[RecordResult]:

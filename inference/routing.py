@@ -30,7 +30,8 @@ __all__ = [
     "field_confidence", "fit_thresholds", "routing_class",
 ]
 
-INFORMATIONAL = frozenset({"place_abbreviated", "place_matched", "date_two_digit_year", "date_page_year"})
+INFORMATIONAL = frozenset({"place_abbreviated", "place_matched", "date_two_digit_year", "date_page_year",
+                           "date_era_year"})
 """Issues that explain how a value was normalised; they alone do not send a field to review."""
 TARGET_ACCURACY = 0.995
 BOUND_Z = 1.96

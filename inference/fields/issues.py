@@ -15,6 +15,7 @@ ISSUES: dict[str, str] = {
     "date_two_digit_year": "the year is written with two digits; the century was taken from the book's era",
     "date_implausible_year": "a year after the book's era or before 1850 (a slip such as 5005 for 2005)",
     "date_outside_era": "a registration date outside the years the book's template was in use",
+    "date_era_year": "read within the years the book's template was in use; the frames alone read a year outside them",
     "date_page_year": "read within the year the page's other registration dates were read in (a page covers weeks)",
     "date_not_page_year": "a registration date in another year than the page's other registration dates",
     "date_words_unreadable": "the text is not a date written in words",

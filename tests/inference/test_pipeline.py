@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from hotich.cli import main
 from hotich.inference.fields.issues import ISSUES
-from hotich.inference.pipeline import UNKNOWN_TEMPLATE, Pipeline, line_quads
-from hotich.inference.recognizer import DEFAULT_MODEL_DIR
+from hotich.inference.layout.register import FieldRegion
+from hotich.inference.pipeline import UNKNOWN_TEMPLATE, Pipeline, _Line, line_quads
+from hotich.inference.recognizer import DEFAULT_MODEL_DIR, decode_lines
 from hotich.page import PageResult
 from hotich.templates import get_template
 
@@ -93,3 +94,25 @@ def test_eval_pages_prints_the_figures(light_pages_dir):
     assert {"n", "exact", "accepted_share", "accepted_accuracy", "pages", "template_acc", "pages_per_s",
             "latency_p50_s", "latency_p95_s", "by_type"} <= figures.keys()
     assert figures["pages"] == 2 and figures["n"] > 20
+
+
+def test_registration_dates_read_outside_the_templates_years_are_read_again_within_them(pipeline):
+    # Three records' registration dates whose year's last digit the frames take for 9 (0.6) rather than 1 (0.4):
+    # 2019 is after the 2006-2015 register, 2011 is in it.
+    template = get_template("khai_sinh.nd158_2005")
+    codec = pipeline.recognizer.codec
+    text = "25/07/2019"
+    probs = np.full((2 * len(text) + 1, len(codec)), 1e-4)
+    probs[0::2, codec.blank] = 1.0
+    for k, char in enumerate(text):
+        probs[2 * k + 1, codec.alphabet.index(char)] = 0.6 if k == len(text) - 1 else 1.0
+    probs[2 * len(text) - 1, codec.alphabet.index("1")] = 0.4
+    logits = np.log(probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    quad = np.array([[0, 0], [100, 0], [100, 20], [0, 20]], np.float32)
+    lines = [_Line(FieldRegion(r, "ngay_dang_ky", quad), quad, None, True, page_dated=True) for r in range(3)]
+    readings = decode_lines([logits] * 3, codec, pipeline.recognizer.temperature)
+    assert {r.text for r in readings} == {text}
+    found = pipeline._within_page_year(template, lines, readings, dict.fromkeys(range(3), logits))
+    assert [r.text for r in readings] == ["25/07/2011"] * 3
+    assert {f.code for f in found.values()} == {"date_era_year"} and len(found) == 3
+    assert "date_era_year" in ISSUES and "2006-2015" in found[0].message
