@@ -257,7 +257,11 @@ class Pipeline:
         flagged for review when they do not. Returns the issue of each line it touched."""
         specs = {spec.key: spec for spec in template.fields}
         dated = {i: line_logits for i, line_logits in kept.items() if lines[i].page_dated}
-        values = {i: read_field(specs[lines[i].region.key], template, readings[i].text).value for i in dated}
+
+        def value_of(i: int) -> str | None:
+            return read_field(specs[lines[i].region.key], template, readings[i].text).value
+
+        values = {i: value_of(i) for i in dated}
         found: dict[int, FieldIssue] = {}
         era = range(template.valid.start.year, template.valid.end.year + 1)
         outside = [i for i, value in values.items()
@@ -269,7 +273,7 @@ class Pipeline:
                     found[i] = issue("date_era_year", f"{era.start}-{era.stop - 1}; the frames alone read "
                                                       f"{readings[i].text!r}")
                     readings[i] = again
-                    values[i] = read_field(specs[lines[i].region.key], template, again.text).value
+                    values[i] = value_of(i)
         year = page_year(list(values.values()))
         if year is None:
             return found
