@@ -29,7 +29,13 @@ COPY training ./training
 COPY inference ./inference
 COPY server ./server
 COPY evaluation ./evaluation
-RUN pip install . && useradd --create-home hotich
+# gcc only while installing: it compiles the CTC decoder's loops (inference/_ctc.pyx).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install . \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home hotich
 USER hotich
 WORKDIR /home/hotich
 ENV HOTICH_DATA_DIR=/home/hotich/var

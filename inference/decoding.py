@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import heapq
 import math
 import unicodedata
-from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Protocol
@@ -26,6 +25,7 @@ from typing import Protocol
 import numpy as np
 import regex
 
+from hotich.inference._ctc import best_alignment, prefix_beam
 from hotich.models.codec import Codec
 from hotich.text import CHARSET, nfc
 
@@ -155,38 +155,8 @@ def _best_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> tuple[
         return -math.inf, [0.0] * n
     if n == 0:
         return float(np.log(np.maximum(probs[:, blank].astype(np.float64), _TINY)).sum()), []
-    ext = np.full(2 * n + 1, blank, dtype=np.int64)
-    ext[1::2] = ids
-    states = len(ext)
-    logp = np.log(np.maximum(probs[:, ext].astype(np.float64), _TINY))
-    # A label may be reached by skipping the blank before it, unless it repeats the label before that.
-    skip_open = np.full(states, -np.inf)
-    skip_open[2:] = np.where((ext[2:] != blank) & (ext[2:] != ext[:-2]), 0.0, -np.inf)
-    back = np.zeros((len(probs), states), dtype=np.int8)  # 0 stay, 1 from the previous state, 2 skip a blank
-    score = np.full(states, -np.inf)
-    score[:2] = logp[0, :2]
-    # Preallocated rows and in-place maxima: the loop runs once per frame, so its numpy calls are its cost.
-    previous, skipped, best_so_far = np.full(states, -np.inf), np.full(states, -np.inf), np.empty(states)
-    for t in range(1, len(probs)):
-        previous[1:] = score[:-1]
-        skipped[2:] = score[:-2]
-        skipped += skip_open
-        np.maximum(score, previous, out=best_so_far)
-        np.greater(previous, score, out=back[t], casting="unsafe")  # ties stay
-        back[t][skipped > best_so_far] = 2
-        np.maximum(best_so_far, skipped, out=best_so_far)
-        score = best_so_far + logp[t]
-    state = states - 1 if score[-1] >= score[-2] else states - 2
-    best = float(score[state])
-    path = np.empty(len(probs), dtype=np.int64)
-    for t in range(len(probs) - 1, -1, -1):
-        path[t] = state
-        state -= int(back[t, state])
-    frames = np.flatnonzero(path % 2 == 1)
-    labels = (path[frames] - 1) // 2
-    confidences = np.zeros(n)
-    np.maximum.at(confidences, labels, probs[frames, ext[path[frames]]])
-    return best, confidences.tolist()
+    return best_alignment(np.ascontiguousarray(probs, dtype=np.float32), np.asarray(ids, dtype=np.int64), blank,
+                          float(_TINY))
 
 
 class Constraint(Protocol):
@@ -279,51 +249,6 @@ class Pattern:
         return self._characters
 
 
-def _best_allowed(grown: dict[tuple[int, ...], list[float]], width: int,
-                  allowed: Callable[[tuple[int, ...]], bool] | None, beam: Collection[tuple[int, ...]]
-                  ) -> list[tuple[tuple[int, ...], list[float]]]:
-    """The `width` likeliest prefixes of a frame (ties in the order they grew) that are in the previous `beam`
-    or that `allowed` lets through."""
-    if allowed is None:
-        return heapq.nlargest(width, grown.items(), key=lambda kv: kv[1][0] + kv[1][1])
-    best = []
-    for item in sorted(grown.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True):
-        if item[0] in beam or allowed(item[0]):
-            best.append(item)
-            if len(best) == width:
-                break
-    return best
-
-
-def _weigh_offers(grown: dict[tuple[int, ...], list[float]], offers: list[tuple[tuple[int, ...], float]],
-                  beam: Collection[tuple[int, ...]], width: int, weight: Callable[[tuple[int, ...]], float],
-                  ceiling: float) -> None:
-    """Add each offered extension's probability (the frames', `gain`, times the prior's `weight`) to `grown`,
-    most likely first, and drop those that cannot enter the next beam unweighed.
-
-    No weight exceeds `ceiling`: an extension whose gain times it is below the `width`-th best probability
-    found so far cannot make the beam, nor can any offered after it. Extensions of a prefix already in the
-    beam add to it and are always weighed. On 8 test pages the prior took 39% of the steps it took when every
-    extension was weighed.
-    """
-    # The `width` best probabilities of distinct prefixes so far: the beam's own, which their extensions only
-    # raise, then each weighed extension's.
-    floor = heapq.nlargest(width, (sum(grown[prefix]) for prefix in beam))
-    heapq.heapify(floor)
-    for extended, gain in sorted(offers, key=lambda offer: offer[1], reverse=True):
-        merged = extended in beam
-        if not merged and len(floor) == width and gain * ceiling < floor[0]:
-            del grown[extended]
-            continue
-        there = grown[extended]
-        there[1] += gain * weight(extended)
-        if not merged:
-            if len(floor) == width:
-                heapq.heappushpop(floor, there[1])
-            else:
-                heapq.heappush(floor, there[1])
-
-
 def beam_search(
     probs: np.ndarray,
     codec: Codec,
@@ -346,7 +271,7 @@ def beam_search(
         raise ValueError("beam_width and top_k must be at least 1")
     if prior is not None and codec.units != "nfc":
         raise ValueError("a text prior reads whole characters: it needs a codec of NFC units")
-    blank = codec.blank
+    blank, n_labels = codec.blank, probs.shape[1]
     allowed: dict[tuple[int, ...], bool] = {}
     texts: dict[tuple[int, ...], str] = {(): ""}
 
@@ -358,7 +283,7 @@ def beam_search(
             texts[prefix] = texts[prefix[:-1]] + codec.alphabet[prefix[-1]]
         return texts[prefix]
 
-    # allows, weight and next_labels are called only when there is a constraint or a prior (the loop below).
+    # The search asks allows and next_labels only when there is a constraint.
     def allows(prefix: tuple[int, ...]) -> bool:
         if prefix not in allowed:
             text = text_of(prefix)
@@ -370,44 +295,32 @@ def beam_search(
                 allowed[prefix] = constraint.allows(text)
         return allowed[prefix]
 
-    following: dict[tuple[int, ...], frozenset[int] | None] = {}
-    labels_of: dict[frozenset[str], frozenset[int]] = {}  # prefixes share the sets of characters that may follow
-    # Per prefix: the prior's state after it, and the weight its last character added.
-    prior_states: dict[tuple[int, ...], Hashable] = {(): prior.initial if prior is not None else None}
-    prior_weights: dict[tuple[int, ...], float] = {}
+    following: dict[tuple[int, ...], np.ndarray | None] = {}
+    masks_of: dict[frozenset[str], np.ndarray] = {}  # prefixes share the sets of characters that may follow
 
-    def weight(extended: tuple[int, ...]) -> float:
-        known = prior_weights.get(extended)
-        if known is None:
-            state, log_weight = prior.step(prior_states[extended[:-1]], codec.alphabet[extended[-1]])
-            prior_states[extended], prior_weights[extended] = state, known = state, math.exp(log_weight)
-        return known
-
-    def ending(prefix: tuple[int, ...]) -> float:
-        return math.exp(prior.end(prior_states[prefix])) if prior is not None else 1.0
-
-    def next_labels(prefix: tuple[int, ...]) -> frozenset[int] | None:
-        """The labels the constraint lets follow `prefix` (NFC labels are characters); None: it cannot say."""
+    def next_labels(prefix: tuple[int, ...]) -> np.ndarray | None:
+        """Which labels (a uint8 mask) the constraint lets follow `prefix` (NFC labels are characters); None:
+        it cannot say."""
         if prefix not in following:
             chars = constraint.next_characters(text_of(prefix))
             if chars is None or codec.units != "nfc":
                 following[prefix] = None
             else:
-                if chars not in labels_of:
-                    labels_of[chars] = codec.ids_of(chars)
-                following[prefix] = labels_of[chars]
+                if chars not in masks_of:
+                    mask = np.zeros(n_labels, dtype=np.uint8)
+                    mask[list(codec.ids_of(chars))] = 1
+                    masks_of[chars] = mask
+                following[prefix] = masks_of[chars]
         return following[prefix]
 
-    # Per prefix: probability of the frames so far ending in a blank, and ending in its last label; in plain
-    # probabilities (additions, not log-sum-exps: the loop is scalar Python), rescaled every frame so that
-    # the best prefix has 1 and long lines do not underflow.
-    beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
-    # Python floats (numpy scalars are slow at scalar arithmetic), and each frame's labels to try, found for
-    # all frames at once: per-frame numpy calls cost more than the search on short lines.
-    rows = np.maximum(probs.astype(np.float64), _TINY_PROB).tolist()
+    # Plain probabilities (the search rescales them every frame so that the best prefix has 1), floored so that
+    # every label stays reachable; a last column of 0 for the empty prefix's "last label".
+    rows = np.zeros((len(probs), n_labels + 1))
+    rows[:, :n_labels] = np.maximum(probs, _TINY_PROB)
+    # Each frame's labels to try, found for all frames at once.
     tried_labels = probs >= prune
     tried_labels[:, blank] = False
-    only_blanks = (~tried_labels.any(axis=1) & (constraint is None or probs[:, blank] >= BLANK_FRAME)).tolist()
+    only_blanks = ~tried_labels.any(axis=1) & (constraint is None or probs[:, blank] >= BLANK_FRAME)
     if constraint is not None and len(probs):
         # A field's value may be one the frames find unlikely (a misread digit): each frame's best few labels
         # are tried too, whatever their probability; the constraint prunes them.
@@ -415,52 +328,15 @@ def beam_search(
         tried_labels[np.arange(len(probs))[:, None], best_few] = True
         tried_labels[:, blank] = False
     frames, labels = np.nonzero(tried_labels)
-    starts = np.searchsorted(frames, np.arange(len(probs) + 1)).tolist()
-    labels = labels.tolist()
-    for t, row in enumerate(rows):
-        if only_blanks[t]:
-            # Only blanks and repeats: the same prefixes, rescored.
-            beams = {prefix: ((p_blank + p_label) * row[blank], p_label * row[prefix[-1]] if prefix else 0.0)
-                     for prefix, (p_blank, p_label) in beams.items()}
-            continue
-        candidates = labels[starts[t] : starts[t + 1]]
-        tried: dict[frozenset[int] | None, list[int]] = {}
-        grown: dict[tuple[int, ...], list[float]] = {}
-        offers: list[tuple[tuple[int, ...], float]] = []
-        for prefix, (p_blank, p_label) in beams.items():
-            total = p_blank + p_label
-            here = grown.get(prefix)
-            if here is None:
-                grown[prefix] = here = [0.0, 0.0]
-            here[0] += total * row[blank]
-            last = prefix[-1] if prefix else None
-            if last is not None:
-                here[1] += p_label * row[last]
-            # This loop is the search's cost: the prior and the constraint are asked only about the prefixes that
-            # may enter the beam (below).
-            follow = next_labels(prefix) if constraint is not None else None
-            if follow not in tried:
-                tried[follow] = candidates if follow is None else [label for label in candidates if label in follow]
-            for label in tried[follow]:
-                extended = (*prefix, label)
-                # The same label again is a new character only after a blank; without one it merges (above).
-                gain = (p_blank if label == last else total) * row[label]
-                there = grown.get(extended)
-                if prior is not None:
-                    # Weighed below, where it may still enter the beam; its place in `grown` is kept (ties).
-                    offers.append((extended, gain))
-                    gain = 0.0
-                if there is None:
-                    grown[extended] = [0.0, gain]
-                else:
-                    there[1] += gain
-        if prior is not None:
-            _weigh_offers(grown, offers, beams, beam_width, weight, math.exp(prior.ceiling))
-        best = _best_allowed(grown, beam_width, None if constraint is None else allows, beams)
-        top = best[0][1][0] + best[0][1][1]
-        beams = {prefix: (p_blank / top, p_label / top) for prefix, (p_blank, p_label) in best}
-
-    scores = {prefix: (p_blank + p_label) * ending(prefix) for prefix, (p_blank, p_label) in beams.items()}
+    starts = np.searchsorted(frames, np.arange(len(probs) + 1))
+    prefixes, p_blank, p_label, states = prefix_beam(
+        rows, np.ascontiguousarray(labels), starts, only_blanks.view(np.uint8), blank, beam_width,
+        prior.step if prior is not None else None, prior.initial if prior is not None else None,
+        math.exp(prior.ceiling) if prior is not None else 0.0, codec.alphabet,
+        allows if constraint is not None else None, next_labels if constraint is not None else None)
+    # A finished reading's weight: its frames', times the prior's of ending there.
+    scores = {prefix: (pb + pl) * (math.exp(prior.end(state)) if prior is not None else 1.0)
+              for prefix, pb, pl, state in zip(prefixes, p_blank, p_label, states, strict=True)}
     total = sum(scores.values())
     chosen: dict[str, tuple[list[int], float]] = {}
     for prefix in sorted(scores, key=scores.__getitem__, reverse=True):

@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -104,6 +105,27 @@ def test_beam_search_agrees_with_greedy_on_a_clear_line(units):
             assert hyps[0].text == best.text == text
             assert hyps[0].char_confidences == pytest.approx(best.char_confidences)
             assert hyps[0].confidence == pytest.approx(best.confidence)
+
+
+def test_a_beam_wide_enough_finds_every_text_with_its_exact_probability():
+    # Every CTC path of a short line over two letters, summed per text: with room for every prefix and no
+    # label pruned, the prefix search is exact, and its shares of the final beam are those sums.
+    codec = Codec.for_units("nfc")
+    units = [codec.blank, codec.alphabet.index("a"), codec.alphabet.index("ă")]
+    rng = np.random.default_rng(7)
+    probs = np.zeros((5, len(codec)), dtype=np.float32)
+    probs[:, units] = rng.dirichlet(np.ones(3), size=5)
+    exact: dict[str, float] = {}
+    for path in itertools.product(units, repeat=len(probs)):
+        labels = [u for k, u in enumerate(path) if u != codec.blank and (k == 0 or u != path[k - 1])]
+        text = codec.decode(labels).text
+        exact[text] = exact.get(text, 0.0) + math.prod(float(probs[t, u]) for t, u in enumerate(path))
+    hyps = beam_search(probs, codec, beam_width=64, top_k=len(exact), prune=1e-9)
+    assert {h.text for h in hyps} == set(exact)
+    total = sum(exact.values())
+    for h in hyps:
+        assert h.posterior == pytest.approx(exact[h.text] / total, rel=1e-4)
+    assert hyps[0].text == max(exact, key=exact.__getitem__)
 
 
 def test_beam_search_returns_distinct_texts_best_first():
