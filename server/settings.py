@@ -20,7 +20,7 @@ class Settings(BaseModel):
     """SQLAlchemy URL (HOTICH_DATABASE_URL); default: SQLite at <data_dir>/hotich.db. PostgreSQL:
     postgresql+psycopg://user:password@host/db."""
     threads: int | None = None
-    """ONNX Runtime threads per model (HOTICH_THREADS); default: the cores shared among the pages read at once."""
+    """Threads per model (HOTICH_THREADS); default: every core, for each page read at once."""
     providers: tuple[str, ...] = ()
     """ONNX Runtime providers for the recogniser (HOTICH_PROVIDERS, comma-separated), e.g.
     CUDAExecutionProvider,CPUExecutionProvider; default: CPU."""
