@@ -731,15 +731,18 @@ def keys_revoke(key_id: int) -> None:
 @click.option("--clients", default="1,4,16", show_default=True, help="Concurrent clients, comma-separated.")
 @click.option("--requests", "n_requests", type=click.IntRange(min=1), default=24, show_default=True,
               help="Page posts per client count.")
+@click.option("--upload", "encoding", type=click.Choice(["png", "jpeg"]), default="png", show_default=True,
+              help="Send the PNG files as they are, or each re-encoded as a JPEG (quality 90), as scanners and "
+                   "cameras send pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows (clients, requests, ok, busy, pages_per_s, "
               "latency_p50_s, latency_p95_s).")
 def bench_command(pages_dir: Path, url: str | None, key: str | None, clients: str, n_requests: int,
-                  as_json: bool) -> None:
+                  encoding: str, as_json: bool) -> None:
     """Throughput and latency of POST /v1/pages with the page images of PAGES_DIR (e.g. `hotich synth pages`
     output) under several numbers of concurrent clients."""
     from contextlib import nullcontext
 
-    from hotich.evaluation.bench import bench, local_service
+    from hotich.evaluation.bench import bench, local_service, uploads
 
     pages = sorted(p for p in pages_dir.glob("*.png") if not p.name.endswith(".clean.png"))
     if not pages:
@@ -748,7 +751,7 @@ def bench_command(pages_dir: Path, url: str | None, key: str | None, clients: st
         raise click.UsageError("--url needs --key, an operator key of that service")
     counts = [int(c) for c in clients.split(",") if c.strip()]
     with local_service() if url is None else nullcontext((url, key)) as (service_url, service_key):
-        rows = bench(service_url, service_key, pages, counts, n_requests)
+        rows = bench(service_url, service_key, uploads(pages[:n_requests], encoding), counts, n_requests)
     if as_json:
         click.echo(json.dumps([r.model_dump() for r in rows], indent=1))
         return
