@@ -1,7 +1,8 @@
 """Lines a page ties together, read together: the registering officer signs every record of a page with
 the same name, and one hand's misreadings differ from record to record ("Trần Văn Tân", "Trần Văn Tin",
 "Trần Văn Tám"), so the frames of all of them together say which it is; registration numbers rise by one
-down the page (21, 11, 23, 24, 05 is 21 to 25).
+down the page (21, 11, 23, 24, 05 is 21 to 25); registration dates never go back down the page, and lie days
+apart (04.10, 19.11, 11.10, 29.10, 22.10 is 04.10, 09.10, 11.10, 20.10, 22.10 when the frames allow it).
 
 Torch-free: it runs after ONNX Runtime on the serving CPUs.
 """
@@ -14,12 +15,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from hotich.inference.decoding import read_as, softmax
-from hotich.inference.recognizer import LineReading
+from hotich.inference.decoding import Constraint, beam_search, read_as, softmax
+from hotich.inference.recognizer import CONSTRAINED_BEAM, LineReading
 from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
-__all__ = ["SAME_TEXT", "SEQUENCE_MARGIN", "read_in_sequence", "read_jointly"]
+__all__ = ["DAY_COST", "ORDER_CANDIDATES", "ORDER_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN", "read_in_order",
+           "read_in_sequence", "read_jointly"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
@@ -29,6 +31,20 @@ apart they are two texts (the officer changed), read apart."""
 SEQUENCE_MARGIN = 6.0
 """How much less likely (in nats: e^6, about 400 times) a line's frames may find its number in the page's run
 than what they read there, and still take it."""
+
+
+ORDER_MARGIN = 3.0
+"""What a registration date kept out of the page's order costs (nats): a line takes a date in order when its
+frames find it at most this much less likely than what they read (a late entry keeps its own date)."""
+DAY_COST = 0.02
+"""What each day between a page's first and last registration date costs (nats): registrations follow each
+other days apart, so of two readings in order the page prefers the one that spans fewer days (a month costs
+0.6, a year 7.3)."""
+ORDER_CANDIDATES = 8
+"""Dates each line's frames are searched for, within the page's years, besides what it was read as."""
+# On 199 validation pages (707 registration dates) margins of 2, 3, 4 and 6 read 62.8%, 63.8%, 63.5% and 63.5%
+# of them right (54.6% alone); a day cost of 0, 0.02, 0.05 and 0.1 read 60.3%, 63.8%, 63.8% and 63.6%; 8, 12 and
+# 16 candidates the same.
 
 
 def _near(a: str, b: str) -> bool:
@@ -138,6 +154,45 @@ def read_in_sequence(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
     for k, _ in read:
         score, text = fit(k, first + k)
         if text != readings[k].text and score >= own[k] - SEQUENCE_MARGIN:
+            hypothesis = read_as(probs[k], codec, text)[1]
+            out[k] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+    return out
+
+
+def read_in_order(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
+                  temperature: float, day_of: Callable[[str], int | None], within: Constraint) -> list[LineReading]:
+    """Registration dates down a page, one line a record in order, read together: they never go back.
+
+    Each line's candidates are its reading, its alternatives and the `ORDER_CANDIDATES` best dates its frames
+    allow `within` (the page's years); `day_of` gives a text's date as a day number (None: not a whole date).
+    The page takes the candidates that keep the dates in order with the highest sum of their best alignments,
+    less `DAY_COST` a day between the first and the last; a line may stay out of the order at `ORDER_MARGIN`,
+    and then keeps its reading. Each line takes its date with the confidence its own frames give it.
+    """
+    if len(logits) != len(readings):
+        raise ValueError(f"{len(logits)} lines of logits for {len(readings)} readings")
+    probs = [softmax(x, temperature) for x in logits]
+    # Best choice so far for each day the last line in order is on (-1: none yet): (score, texts chosen).
+    best: dict[int, tuple[float, list[str]]] = {-1: (0.0, [])}
+    for p, reading in zip(probs, readings, strict=True):
+        found = beam_search(p, codec, CONSTRAINED_BEAM, within, top_k=ORDER_CANDIDATES)
+        texts = {reading.text, *(h.text for h in reading.alternatives), *(h.text for h in found)}
+        candidates = [(read_as(p, codec, t)[0], day, t) for t in sorted(texts)
+                      if within.accepts(t) and (day := day_of(t)) is not None]
+        own = read_as(p, codec, reading.text)[0] - ORDER_MARGIN
+        following: dict[int, tuple[float, list[str]]] = {}
+        for last, (score, chosen) in best.items():
+            options = [(last, score + own, reading.text)]
+            options += [(day, score + s - (DAY_COST * (day - last) if last >= 0 else 0.0), t)
+                        for s, day, t in candidates if day >= last]
+            for day, total, text in options:
+                if day not in following or total > following[day][0]:
+                    following[day] = (total, [*chosen, text])
+        best = following
+    chosen = max(best.values(), key=lambda option: option[0])[1] if readings else []
+    out = list(readings)
+    for k, text in enumerate(chosen):
+        if text != readings[k].text:
             hypothesis = read_as(probs[k], codec, text)[1]
             out[k] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
     return out

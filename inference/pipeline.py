@@ -3,7 +3,8 @@
 layout (preprocess, identify, register) -> each field's cell cut into the lines its template gives it ->
 recognition of all the page's lines in width-sorted micro-batches on ONNX Runtime (CUDA when asked and
 present) -> decoding, within the field's grammar or list where it has one -> field knowledge (normalised
-values, issues, the record's fields against each other, registration numbers down the page) -> routing.
+values, issues, the record's fields against each other, registration numbers and dates down the page) ->
+routing.
 The CLI, the API, batch jobs and evaluation all read pages through `Pipeline.read_page`.
 """
 
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 from hotich.inference.decoding import Constraint, Pattern, beam_search, read_as, softmax
-from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, page_year
+from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, page_year
 from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
     PAGE_REPEATED,
@@ -31,7 +32,7 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.joint_reading import read_in_sequence, read_jointly
+from hotich.inference.joint_reading import read_in_order, read_in_sequence, read_jointly
 from hotich.inference.language_prior import LanguagePrior
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
@@ -75,7 +76,8 @@ class _Line:
     whole: bool
     """The field's only line: its alternatives are the field's."""
     page_dated: bool = False
-    """A registration date in digits on one line: its year is read against the page's (`_within_page_year`)."""
+    """A registration date in digits on one line: its year is read against the page's (`_within_page_year`),
+    its date against its neighbours' (`_dates_in_order`)."""
     page_repeated: bool = False
     """A line of a field every record of a page fills the same (the officer's name): read together
     (`_read_repeated`)."""
@@ -151,6 +153,7 @@ class Pipeline:
         timings["recognise"] = (time.perf_counter() - tick) * 1000
         tick = time.perf_counter()
         found = self._within_page_year(template, lines, readings, kept)
+        self._dates_in_order(template, lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
@@ -294,6 +297,26 @@ class Pipeline:
             else:
                 found[i] = issue("date_not_page_year", f"{values[i]} on a page of {year}")
         return found
+
+    def _dates_in_order(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                        kept: dict[int, np.ndarray]) -> None:
+        """The page's registration dates, record by record, read as never going back (`read_in_order`), within
+        the page's year and the next (or the template's years when the page has no year yet)."""
+        dated = sorted((i for i in kept if lines[i].page_dated), key=lambda i: lines[i].region.record)
+        if len(dated) < 2:
+            return
+        spec = next(s for s in template.fields if s.key == lines[dated[0]].region.key)
+
+        def day_of(text: str) -> int | None:
+            return day_number(read_field(spec, template, text).value)
+
+        year = page_year([read_field(spec, template, readings[i].text).value for i in dated])
+        years = [year, year + 1] if year is not None else range(template.valid.start.year, template.valid.end.year + 1)
+        within = Pattern(date_pattern_in(years), DATE_CHARACTERS)
+        ordered = read_in_order([kept[i] for i in dated], [readings[i] for i in dated], self.recognizer.codec,
+                                self.recognizer.temperature, day_of, within)
+        for i, reading in zip(dated, ordered, strict=True):
+            readings[i] = reading
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
         return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,

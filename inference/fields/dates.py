@@ -125,6 +125,17 @@ def page_year(values: Sequence[str | None]) -> int | None:
     return int(ranked[0][0])
 
 
+def day_number(value: str | None) -> int | None:
+    """A normalised whole date (dd.mm.yyyy) as a day number (`date.toordinal`), for ordering dates; None for a
+    partial, impossible or missing one."""
+    if value is None or len(value) != 10:
+        return None
+    try:
+        return date(int(value[6:]), int(value[3:5]), int(value[:2])).toordinal()
+    except ValueError:
+        return None
+
+
 def date_pattern_in(years: Sequence[int]) -> str:
     """DATE_PATTERN's full dates, with the year (four or two digits) one of `years`."""
     written = "|".join(sorted({f"{y:04d}" for y in years} | {f"{y % 100:02d}" for y in years}, key=len, reverse=True))

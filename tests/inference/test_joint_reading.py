@@ -1,8 +1,11 @@
-"""Lines that hold the same text read together: the officer's name on every record of a page."""
+"""Lines that hold the same text read together: the officer's name on every record of a page; lines that
+follow each other read together: registration numbers and dates down a page."""
 
 import numpy as np
 
-from hotich.inference.joint_reading import read_in_sequence, read_jointly
+from hotich.inference.decoding import Pattern
+from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, read_date
+from hotich.inference.joint_reading import read_in_order, read_in_sequence, read_jointly
 from hotich.inference.recognizer import decode_lines
 from hotich.models.codec import Codec
 
@@ -79,3 +82,32 @@ def test_a_number_the_frames_are_sure_breaks_the_run_keeps_its_reading():
     alone = decode_lines(logits, CODEC)
     assert [r.text for r in read_in_sequence(logits, alone, CODEC)] == ["21", "22", "40", "", "24"]
     assert read_in_sequence(logits[:1], alone[:1], CODEC) == alone[:1]  # one number is no run
+
+
+def _day(text: str) -> int | None:
+    return day_number(read_date(text).value)
+
+
+WITHIN_2008 = Pattern(date_pattern_in([2008, 2009]), DATE_CHARACTERS)
+
+
+def test_registration_dates_down_a_page_never_go_back():
+    logits = [
+        _frames("04/10/2008", {}),
+        _frames("09/10/2008", {0: {"1": 0.6, "0": 0.4}}),  # 19/10, after the 11th below
+        _frames("11/10/2008", {}),
+        _frames("20/10/2008", {1: {"9": 0.6, "0": 0.4}}),  # 29/10, after the 22nd below
+        _frames("22/10/2008", {}),
+    ]
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["04/10/2008", "19/10/2008", "11/10/2008", "29/10/2008", "22/10/2008"]
+    ordered = read_in_order(logits, alone, CODEC, 1.0, _day, WITHIN_2008)
+    assert [r.text for r in ordered] == ["04/10/2008", "09/10/2008", "11/10/2008", "20/10/2008", "22/10/2008"]
+    assert ordered[1].confidence < alone[1].confidence  # its frames preferred the 19th
+
+
+def test_a_date_the_frames_are_sure_of_stays_out_of_order():
+    logits = [_frames("04/10/2008", {}), _frames("28/12/2008", {}), _frames("11/10/2008", {}), _frames("", {})]
+    alone = decode_lines(logits, CODEC)
+    assert read_in_order(logits, alone, CODEC, 1.0, _day, WITHIN_2008) == alone  # a late entry, a blank line
+    assert read_in_order([], [], CODEC, 1.0, _day, WITHIN_2008) == []
