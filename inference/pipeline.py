@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import cv2
@@ -24,6 +25,7 @@ from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_
 from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
     PAGE_REPEATED,
+    REGISTERED_EVENT,
     REGISTRATION_DATE,
     REGISTRATION_NUMBER,
     field_constraint,
@@ -32,7 +34,7 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.joint_reading import read_in_order, read_in_sequence, read_jointly
+from hotich.inference.joint_reading import read_before, read_in_order, read_in_sequence, read_jointly
 from hotich.inference.language_prior import LanguagePrior
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
@@ -86,11 +88,14 @@ class _Line:
     named: bool = False
     """The first line of a person's name: read with a family name first when the frames allow
     (`_family_names`)."""
+    event_dated: bool = False
+    """The date of the birth or death a record registers, in digits on one line: read as before its
+    registration (`_events_before_registration`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
-        return self.page_dated or self.page_repeated or self.page_numbered or self.named
+        return self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
 
 
 class Pipeline:
@@ -154,6 +159,7 @@ class Pipeline:
         tick = time.perf_counter()
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
+        self._events_before_registration(template, lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
@@ -177,7 +183,8 @@ class Pipeline:
             repeated = spec.source in PAGE_REPEATED
             numbered = n == 1 and spec.source == REGISTRATION_NUMBER
             named = spec.type == "name"
-            lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0)
+            event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
+            lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event)
                       for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
@@ -317,6 +324,26 @@ class Pipeline:
                                 self.recognizer.temperature, day_of, within)
         for i, reading in zip(dated, ordered, strict=True):
             readings[i] = reading
+
+    def _events_before_registration(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                                    kept: dict[int, np.ndarray]) -> None:
+        """Each record's birth or death date read as on or shortly before its registration date (`read_before`),
+        when that was read as a whole date."""
+        specs = {spec.key: spec for spec in template.fields}
+        registered: dict[int, int] = {}
+        for i, line in enumerate(lines):
+            day = day_number(read_field(specs[line.region.key], template, readings[i].text).value) \
+                if line.page_dated else None
+            if day is not None:
+                registered[line.region.record] = day
+        for i, line in enumerate(lines):
+            if not line.event_dated or line.region.record not in registered:
+                continue
+            spec, day = specs[line.region.key], registered[line.region.record]
+            year = date.fromordinal(day).year
+            readings[i] = read_before(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
+                                      lambda text, spec=spec: day_number(read_field(spec, template, text).value),
+                                      day, Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS))
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
         return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,

@@ -42,11 +42,15 @@ from .numbers import (
 )
 from .places import read_place
 
-__all__ = ["PAGE_REPEATED", "REGISTRATION_DATE", "REGISTRATION_NUMBER", "field_constraint", "read_field", "read_record"]
+__all__ = ["PAGE_REPEATED", "REGISTERED_EVENT", "REGISTRATION_DATE", "REGISTRATION_NUMBER", "field_constraint",
+           "read_field", "read_record"]
 
 REGISTRATION_DATE = "reg.date"
 """The source of the day a registration was made: every other date of the record precedes it."""
 REGISTRATION_NUMBER = "reg.number"
+REGISTERED_EVENT = ("child.birth_date", "death.date")
+"""The sources of the day of the event a record registers: it came shortly before its registration (by law
+births within weeks, deaths within days), or long before when registered late."""
 PAGE_REPEATED = ("reg.officer", "reg.signer")
 """Fields every record of a page fills the same: the officer who registered and the one who signed."""
 

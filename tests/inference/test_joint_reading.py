@@ -5,7 +5,7 @@ import numpy as np
 
 from hotich.inference.decoding import Pattern
 from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, read_date
-from hotich.inference.joint_reading import read_in_order, read_in_sequence, read_jointly
+from hotich.inference.joint_reading import read_before, read_in_order, read_in_sequence, read_jointly
 from hotich.inference.recognizer import decode_lines
 from hotich.models.codec import Codec
 
@@ -111,3 +111,15 @@ def test_a_date_the_frames_are_sure_of_stays_out_of_order():
     alone = decode_lines(logits, CODEC)
     assert read_in_order(logits, alone, CODEC, 1.0, _day, WITHIN_2008) == alone  # a late entry, a blank line
     assert read_in_order([], [], CODEC, 1.0, _day, WITHIN_2008) == []
+
+
+def test_a_birth_is_read_as_days_before_its_registration_unless_its_frames_are_sure():
+    registered = _day("20/10/2008")
+    doubtful = _frames("12/10/2008", {1: {"7": 0.6, "2": 0.4}})  # 17/10 against 12/10: both before the 20th
+    after = _frames("12/10/2008", {0: {"2": 0.6, "1": 0.4}})  # 22/10, after its registration
+    late = _frames("12/10/2005", {})  # registered three years late, and sure of it
+    logits = [doubtful, after, late]
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["17/10/2008", "22/10/2008", "12/10/2005"]
+    read = [read_before(x, r, CODEC, 1.0, _day, registered, WITHIN_2008) for x, r in zip(logits, alone, strict=True)]
+    assert [r.text for r in read] == ["17/10/2008", "12/10/2008", "12/10/2005"]
