@@ -141,7 +141,8 @@ def parse_date_words(text: str) -> date | None:
         j += len(month_tokens)
         if tokens[j] != "năm":
             return None
-        month = 1 if month_tokens == ["giêng"] else words_to_number(" ".join(month_tokens))
+        named = {"giêng": 1, "chạp": 12}  # the lunar calendar's names, written for months 1 and 12 too
+        month = named[month_tokens[0]] if month_tokens[0] in named else words_to_number(" ".join(month_tokens))
         return date(words_to_number(" ".join(tokens[j + 1 :])), month, words_to_number(" ".join(day_tokens)))
     except (ValueError, IndexError):
         return None

@@ -16,8 +16,8 @@ from hotich.text import nfc
 from .issues import Reading, issue
 
 __all__ = [
-    "DATE_CHARACTERS", "DATE_PATTERN", "YEAR_PATTERN", "date_pattern_in", "page_year", "read_date", "read_date_words",
-    "read_year",
+    "DATE_CHARACTERS", "DATE_PATTERN", "DATE_WORDS_CHARACTERS", "DATE_WORDS_PATTERN", "YEAR_PATTERN", "date_pattern_in",
+    "day_number", "page_year", "read_date", "read_date_words", "read_year",
 ]
 
 _SEP = r"\s*[./-]\s*"
@@ -29,6 +29,24 @@ DATE_PATTERN = rf"{_DAY}[./-]{_MONTH}[./-](?:{_YEAR4}|\d{{2}})|{_MONTH}[./-]{_YE
 1-31, months 1-12 and years 1800-2099, so that a misread "21/15/2023" is searched again among dates."""
 DATE_CHARACTERS = "0123456789./-"
 """Every character DATE_PATTERN (and YEAR_PATTERN) can match."""
+# A date in words, any case, in the variants writers use: "mồng"/"mùng" before small days, "nghìn"/"ngàn",
+# "linh"/"lẻ", "tư"/"bốn", "mốt"/"một", "lăm"/"năm"/"nhăm" after the tens, "giêng" and "chạp" for months 1 and 12.
+_W_UNIT = "một|hai|ba|bốn|năm|sáu|bảy|tám|chín"
+_W_AFTER_MUOI = f"mốt|tư|lăm|nhăm|{_W_UNIT}"  # after "hai mươi" ... "chín mươi"
+_W_AFTER_MUOI1 = f"lăm|nhăm|{_W_UNIT}"  # after "mười"
+_W_TENS = f"mười(?: (?:{_W_AFTER_MUOI1}))?|(?:hai|ba|bốn|năm|sáu|bảy|tám|chín) mươi(?: (?:{_W_AFTER_MUOI}))?"
+_W_DAY = (f"(?:(?:mồng|mùng) )?(?:mười(?: (?:{_W_AFTER_MUOI1}))?|hai mươi(?: (?:{_W_AFTER_MUOI}))?"
+          f"|ba mươi(?: (?:mốt|một))?|{_W_UNIT})")
+_W_MONTH = "giêng|chạp|mười(?: một| hai)?|tư|" + _W_UNIT
+_W_BELOW_HUNDRED = f"(?:linh|lẻ) (?:{_W_UNIT})|{_W_TENS}"
+_W_YEAR = (f"một (?:nghìn|ngàn) (?:tám|chín) trăm(?: (?:{_W_BELOW_HUNDRED}))?"
+           f"|hai (?:nghìn|ngàn)(?: không trăm(?: (?:{_W_BELOW_HUNDRED}))?)?")
+DATE_WORDS_PATTERN = rf"(?i)ngày (?:{_W_DAY}),? tháng (?:{_W_MONTH}),? năm (?:{_W_YEAR})\.?"
+"""What a date in words may hold, for constrained decoding: days 1-31, months 1-12 and years 1800-2099 in
+words ("Ngày Mồng Bảy Tháng Chín Năm Một Ngàn Chín Trăm Năm Mươi Lăm")."""
+_W_LETTERS = {c for c in DATE_WORDS_PATTERN if c.isalpha()}
+DATE_WORDS_CHARACTERS = "".join(sorted(_W_LETTERS | {c.upper() for c in _W_LETTERS} | {" ", ",", "."}))
+"""Every character DATE_WORDS_PATTERN can match."""
 YEAR_PATTERN = r"\d{4}|\d{2}"
 _FULL = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}}|\d{{2}})")
 _MONTH_YEAR = regex.compile(rf"(\d{{1,2}}){_SEP}(\d{{4}})")

@@ -18,7 +18,16 @@ from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec, Template
 from hotich.text import nfc
 
-from .dates import DATE_CHARACTERS, DATE_PATTERN, YEAR_PATTERN, read_date, read_date_words, read_year
+from .dates import (
+    DATE_CHARACTERS,
+    DATE_PATTERN,
+    DATE_WORDS_CHARACTERS,
+    DATE_WORDS_PATTERN,
+    YEAR_PATTERN,
+    read_date,
+    read_date_words,
+    read_year,
+)
 from .enums import LISTS, read_enum, spellings
 from .issues import Reading, issue
 from .names import NameWords, read_name
@@ -112,7 +121,7 @@ _GRAMMARS = {
     "date": (DATE_PATTERN, DATE_CHARACTERS), "year": (YEAR_PATTERN, DATE_CHARACTERS),
     "age": (AGE_PATTERN, AGE_CHARACTERS), "number": (NUMBER_PATTERN, NUMBER_CHARACTERS),
     "document": (DOCUMENT_PATTERN, DOCUMENT_CHARACTERS), "volume": (VOLUME_PATTERN, VOLUME_CHARACTERS),
-    "time": (TIME_PATTERN, TIME_CHARACTERS),
+    "time": (TIME_PATTERN, TIME_CHARACTERS), "date_words": (DATE_WORDS_PATTERN, DATE_WORDS_CHARACTERS),
 }  # fmt: skip
 """Format -> the grammar its fields are read within, and every character it can hold."""
 

@@ -5,9 +5,13 @@ from datetime import date
 import pytest
 import regex
 
+from hotich.inference.decoding import Pattern
 from hotich.inference.fields.dates import (
     DATE_PATTERN,
+    DATE_WORDS_CHARACTERS,
+    DATE_WORDS_PATTERN,
     date_pattern_in,
+    day_number,
     page_year,
     read_date,
     read_date_words,
@@ -61,6 +65,32 @@ def test_years_and_dates_in_words():
     assert read_date_words(date_to_words(date(2008, 8, 27), thousand="ngàn", linh="lẻ")).value == "27.08.2008"
     assert read_date_words("Ngày Mồng Năm Tháng Tư Năm Một Nghìn Chín Trăm Chín Mươi").value == "05.04.1990"
     assert _codes(read_date_words("ngày hai tháng")) == {"date_words_unreadable"}
+    assert read_date_words("Ngày mùng ba tháng chạp năm một ngàn chín trăm năm mươi").value == "03.12.1950"
+
+
+WORDS = Pattern(DATE_WORDS_PATTERN, DATE_WORDS_CHARACTERS)
+
+
+@pytest.mark.parametrize("when", [date(1850, 1, 1), date(1905, 4, 5), date(1968, 11, 21), date(2008, 8, 27),
+                                  date(2024, 12, 31), date(2000, 10, 1)])
+@pytest.mark.parametrize("style", [{}, {"thousand": "ngàn", "linh": "lẻ", "four_tu": False, "one_mot": False},
+                                   {"mong": "mồng"}, {"mong": "mùng"}])
+def test_the_words_grammar_holds_every_date_in_every_writers_wording_and_case(when, style):
+    text = date_to_words(when, **style)
+    for written in (text, text.title(), text[0].upper() + text[1:]):
+        assert WORDS.accepts(written) and set(written) <= set(DATE_WORDS_CHARACTERS)
+        assert read_date_words(written).value == when.strftime("%d.%m.%Y")  # what it holds reads back
+
+
+@pytest.mark.parametrize("text", ["Ngày Hai Mai Tư Tháng Tư Năm Hai Ngàn", "ngày ba mươi chín tháng hai năm hai nghìn",
+                                  "ngày hai tháng mười ba năm hai nghìn", "ngày hai tháng hai năm ba nghìn", "ngày 2"])
+def test_the_words_grammar_refuses_what_no_date_is(text):
+    assert not WORDS.accepts(text)
+
+
+def test_a_whole_date_has_a_day_number_and_a_partial_one_none():
+    assert day_number("21.11.1969") - day_number("19.11.1969") == 2
+    assert day_number("11.1969") is None and day_number("31.02.2000") is None and day_number(None) is None
 
 
 @pytest.mark.parametrize(("text", "allowed"), [
