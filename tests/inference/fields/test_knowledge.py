@@ -108,9 +108,8 @@ def test_constraints_follow_the_field_kind():
     assert isinstance(kinds[("date", "date", "date")], Pattern)
     assert isinstance(kinds[("enum", "plain", "ethnicity")], Vocabulary)
     assert isinstance(kinds[("name", "title", "person_name")], NameWords)
-    assert kinds[("text", "date_words", "date_words")] is None
-    for grammar in ("time", "document", "volume"):
-        assert isinstance(kinds[("text", grammar, None)], Pattern)
+    for grammar in ("time", "document", "volume", "date_words"):
+        assert isinstance(kinds[("text", grammar, None if grammar != "date_words" else grammar)], Pattern)
     assert kinds[("text", "plain", None)] is None
 
 
