@@ -34,7 +34,13 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.joint_reading import read_before, read_in_order, read_in_sequence, read_jointly
+from hotich.inference.joint_reading import (
+    read_as_one_date,
+    read_before,
+    read_in_order,
+    read_in_sequence,
+    read_jointly,
+)
 from hotich.inference.language_prior import LanguagePrior
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
 from hotich.inference.layout.register import FieldRegion, crop_field
@@ -91,11 +97,15 @@ class _Line:
     event_dated: bool = False
     """The date of the birth or death a record registers, in digits on one line: read as before its
     registration (`_events_before_registration`)."""
+    written_twice: bool = False
+    """A one-line date its record also writes on one line in the other way (digits, words): the two are read
+    as one date (`_dates_written_twice`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
-        return self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
+        return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
+                or self.written_twice)
 
 
 class Pipeline:
@@ -160,6 +170,7 @@ class Pipeline:
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
         self._events_before_registration(template, lines, readings, kept)
+        self._dates_written_twice(template, lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
@@ -173,6 +184,7 @@ class Pipeline:
 
     def _lines(self, layout: PageLayout, template: Template) -> list[_Line]:
         specs = {spec.key: spec for spec in template.fields}
+        twice = _written_twice(template)
         lines = []
         for region in layout.fields:
             spec = specs[region.key]
@@ -184,8 +196,8 @@ class Pipeline:
             numbered = n == 1 and spec.source == REGISTRATION_NUMBER
             named = spec.type == "name"
             event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
-            lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event)
-                      for k, quad in enumerate(line_quads(region.polygon, n))]
+            lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
+                            spec.key in twice) for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
@@ -345,6 +357,26 @@ class Pipeline:
                                       lambda text, spec=spec: day_number(read_field(spec, template, text).value),
                                       day, Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS))
 
+    def _dates_written_twice(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                             kept: dict[int, np.ndarray]) -> None:
+        """Each record's date written in digits and again in words, read as one date (`read_as_one_date`)."""
+        specs = {spec.key: spec for spec in template.fields}
+        pairs: dict[tuple[int, str], list[int]] = {}
+        for i, line in enumerate(lines):
+            if line.written_twice:
+                pairs.setdefault((line.region.record, specs[line.region.key].source), []).append(i)
+        for indices in pairs.values():
+            if len(indices) < 2:
+                continue
+            chosen = [specs[lines[i].region.key] for i in indices]
+            one = read_as_one_date([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                   self.recognizer.temperature,
+                                   [lambda text, spec=spec: day_number(read_field(spec, template, text).value)
+                                    for spec in chosen],
+                                   [field_constraint(spec) for spec in chosen])
+            for i, reading in zip(indices, one, strict=True):
+                readings[i] = reading
+
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
         return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,
                             constraints=[constraint] * len(logits), alternatives=self.alternatives)
@@ -402,6 +434,15 @@ class Pipeline:
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
+
+
+def _written_twice(template: Template) -> set[str]:
+    """The keys of the one-line dates whose record also writes them on one line the other way (digits, words)."""
+    one_line = [s for s in template.fields if s.format in ("date", "date_words") and template.field_lines(s) == 1]
+    formats: dict[str, set[str]] = {}
+    for spec in one_line:
+        formats.setdefault(spec.source, set()).add(spec.format)
+    return {spec.key for spec in one_line if len(formats[spec.source]) == 2}
 
 
 def _breaks(constraint: Constraint | None, reading: LineReading) -> bool:

@@ -4,8 +4,23 @@ follow each other read together: registration numbers and dates down a page."""
 import numpy as np
 
 from hotich.inference.decoding import Pattern
-from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, read_date
-from hotich.inference.joint_reading import read_before, read_in_order, read_in_sequence, read_jointly
+from hotich.inference.fields.dates import (
+    DATE_CHARACTERS,
+    DATE_PATTERN,
+    DATE_WORDS_CHARACTERS,
+    DATE_WORDS_PATTERN,
+    date_pattern_in,
+    day_number,
+    read_date,
+    read_date_words,
+)
+from hotich.inference.joint_reading import (
+    read_as_one_date,
+    read_before,
+    read_in_order,
+    read_in_sequence,
+    read_jointly,
+)
 from hotich.inference.recognizer import decode_lines
 from hotich.models.codec import Codec
 
@@ -123,3 +138,25 @@ def test_a_birth_is_read_as_days_before_its_registration_unless_its_frames_are_s
     assert [r.text for r in alone] == ["17/10/2008", "22/10/2008", "12/10/2005"]
     read = [read_before(x, r, CODEC, 1.0, _day, registered, WITHIN_2008) for x, r in zip(logits, alone, strict=True)]
     assert [r.text for r in read] == ["17/10/2008", "12/10/2008", "12/10/2005"]
+
+
+IN_WORDS = "Ngày hai mươi ba tháng hai năm hai nghìn không trăm hai mươi tư"
+GRAMMARS = [Pattern(DATE_PATTERN, DATE_CHARACTERS), Pattern(DATE_WORDS_PATTERN, DATE_WORDS_CHARACTERS)]
+DAYS_OF = [_day, lambda text: day_number(read_date_words(text).value)]
+
+
+def test_a_date_in_digits_and_in_words_is_read_as_one_date():
+    logits = [_frames("23/02/2024", {1: {"2": 0.6, "3": 0.4}}), _frames(IN_WORDS, {})]  # 22/02 against the 23rd
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["22/02/2024", IN_WORDS]
+    one = read_as_one_date(logits, alone, CODEC, 1.0, DAYS_OF, GRAMMARS)
+    assert [r.text for r in one] == ["23/02/2024", IN_WORDS]
+
+
+def test_dates_that_agree_or_that_both_frames_are_sure_of_are_left_as_read():
+    agreeing = [_frames("23/02/2024", {}), _frames(IN_WORDS, {})]
+    alone = decode_lines(agreeing, CODEC)
+    assert read_as_one_date(agreeing, alone, CODEC, 1.0, DAYS_OF, GRAMMARS) == alone
+    two_dates = [_frames("13/02/2024", {}), _frames(IN_WORDS, {})]  # the clerk's slip, for review
+    alone = decode_lines(two_dates, CODEC)
+    assert read_as_one_date(two_dates, alone, CODEC, 1.0, DAYS_OF, GRAMMARS) == alone
