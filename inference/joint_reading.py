@@ -55,6 +55,14 @@ than what they read apart, and still take it (115 such pairs on the validation p
 words right: 52.2% and 55.7% apart; 66.1% and 65.2% at a margin of 3, 67.8% and 68.7% at 6 and at 10)."""
 
 
+def _as_read(probs: np.ndarray, codec: Codec, reading: LineReading, text: str) -> LineReading:
+    """The line read as `text`, with the confidence its frames give that."""
+    if text == reading.text:
+        return reading
+    hypothesis = read_as(probs, codec, text)[1]
+    return LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+
+
 def _near(a: str, b: str) -> bool:
     return edit_distance(a, b) <= SAME_TEXT * max(len(a), len(b))
 
@@ -118,9 +126,7 @@ def read_jointly(logits: Sequence[np.ndarray], readings: Sequence[LineReading], 
             continue
         best = _joint_text([probs[i] for i in group], [readings[i] for i in group], codec, accepts)
         for i in group:
-            if readings[i].text != best:
-                hypothesis = read_as(probs[i], codec, best)[1]
-                out[i] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+            out[i] = _as_read(probs[i], codec, readings[i], best)
     return out
 
 
@@ -161,9 +167,8 @@ def read_in_sequence(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
     out = list(readings)
     for k, _ in read:
         score, text = fit(k, first + k)
-        if text != readings[k].text and score >= own[k] - SEQUENCE_MARGIN:
-            hypothesis = read_as(probs[k], codec, text)[1]
-            out[k] = LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
+        if score >= own[k] - SEQUENCE_MARGIN:
+            out[k] = _as_read(probs[k], codec, readings[k], text)
     return out
 
 
@@ -175,14 +180,6 @@ def _dates(probs: np.ndarray, reading: LineReading, codec: Codec, day_of: Callab
     texts = {reading.text, *(h.text for h in reading.alternatives), *(h.text for h in found)}
     return [(read_as(probs, codec, t)[0], day, t) for t in sorted(texts)
             if within.accepts(t) and (day := day_of(t)) is not None]
-
-
-def _as_read(probs: np.ndarray, codec: Codec, reading: LineReading, text: str) -> LineReading:
-    """The line read as `text`, with the confidence its frames give that."""
-    if text == reading.text:
-        return reading
-    hypothesis = read_as(probs, codec, text)[1]
-    return LineReading(hypothesis.text, hypothesis.confidence, hypothesis.char_confidences)
 
 
 def read_in_order(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
