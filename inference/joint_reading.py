@@ -4,7 +4,7 @@ the same name, and one hand's misreadings differ from record to record ("Trần 
 down the page (21, 11, 23, 24, 05 is 21 to 25); registration dates never go back down the page, and lie days
 apart (04.10, 19.11, 11.10, 29.10, 22.10 is 04.10, 09.10, 11.10, 20.10, 22.10 when the frames allow it); the
 birth or death a record registers came before its registration, most often days before; a date written in
-digits and again in words is one date.
+digits and again in words is one date; a date in words written over two lines of its cell is one text.
 
 Torch-free: it runs after ONNX Runtime on the serving CPUs.
 """
@@ -23,7 +23,8 @@ from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
 __all__ = ["DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN",
-           "read_as_one_date", "read_before", "read_in_order", "read_in_sequence", "read_jointly"]
+           "read_across_lines", "read_as_one_date", "read_before", "read_in_order", "read_in_sequence",
+           "read_jointly"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
@@ -255,3 +256,27 @@ def read_as_one_date(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
     if sum(texts[day][0] for texts in best_of) < apart - ONE_DATE_MARGIN:
         return list(readings)
     return [_as_read(p, codec, r, texts[day][1]) for p, r, texts in zip(probs, readings, best_of, strict=True)]
+
+
+def read_across_lines(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
+                      temperature: float, grammar: Constraint) -> list[LineReading]:
+    """The two lines of one value its cell holds on two lines (a date in words), read as one text within its
+    `grammar` when their readings joined break it, as a one-line value is read within its grammar: the frames
+    of the lines one after the other, a space or nothing between them, are searched within the grammar, and
+    the text found is cut between the lines at the word boundary their frames find likeliest. When nothing
+    the grammar holds fits the frames, the lines stay as read (and the value goes to review)."""
+    if len(logits) != len(readings):
+        raise ValueError(f"{len(logits)} lines of logits for {len(readings)} readings")
+    if len(readings) != 2 or grammar.accepts(" ".join(r.text for r in readings if r.text)):
+        return list(readings)
+    probs = [softmax(x, temperature) for x in logits]
+    between = np.full((1, len(codec)), 1e-6, dtype=np.float32)
+    between[0, codec.blank] = between[0, codec.alphabet.index(" ")] = 0.5
+    found = beam_search(np.concatenate([probs[0], between, probs[1]]), codec, CONSTRAINED_BEAM, grammar, top_k=1)
+    if not found:
+        return list(readings)
+    words = found[0].text.split(" ")
+    cuts = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(len(words) + 1)]
+    scored = [(read_as(probs[0], codec, a)[0] + read_as(probs[1], codec, b)[0], a, b) for a, b in cuts]
+    _, first, second = max(scored, key=lambda c: c[0])
+    return [_as_read(probs[0], codec, readings[0], first), _as_read(probs[1], codec, readings[1], second)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +35,7 @@ from hotich.inference.fields.knowledge import (
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.joint_reading import (
+    read_across_lines,
     read_as_one_date,
     read_before,
     read_in_order,
@@ -97,6 +98,9 @@ class _Line:
     event_dated: bool = False
     """The date of the birth or death a record registers, in digits on one line: read as before its
     registration (`_events_before_registration`)."""
+    spread: bool = False
+    """A line of a date in words its cell holds on two lines: they are read as one text within the date
+    grammar (`_dates_across_lines`)."""
     written_twice: bool = False
     """A one-line date its record also writes on one line in the other way (digits, words): the two are read
     as one date (`_dates_written_twice`)."""
@@ -105,7 +109,7 @@ class _Line:
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice)
+                or self.written_twice or self.spread)
 
 
 class Pipeline:
@@ -170,6 +174,7 @@ class Pipeline:
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
         self._events_before_registration(template, lines, readings, kept)
+        self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
@@ -196,8 +201,9 @@ class Pipeline:
             numbered = n == 1 and spec.source == REGISTRATION_NUMBER
             named = spec.type == "name"
             event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
+            spread = n > 1 and spec.format == "date_words"
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spec.key in twice) for k, quad in enumerate(line_quads(region.polygon, n))]
+                            spread, spec.key in twice) for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
@@ -243,11 +249,7 @@ class Pipeline:
         """Each field every record of the page fills the same, read over all its records (`read_jointly`),
         within the field's lexicon."""
         specs = {spec.key: spec for spec in template.fields}
-        by_key: dict[str, list[int]] = {}
-        for i, line in enumerate(lines):
-            if line.page_repeated:
-                by_key.setdefault(line.region.key, []).append(i)
-        for key, indices in by_key.items():
+        for key, indices in _grouped(lines, lambda line: line.region.key if line.page_repeated else None).items():
             constraint = field_constraint(specs[key])
             joint = read_jointly([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
                                  self.recognizer.temperature, constraint.accepts if constraint else None)
@@ -357,14 +359,26 @@ class Pipeline:
                                       lambda text, spec=spec: day_number(read_field(spec, template, text).value),
                                       day, Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS))
 
+    def _dates_across_lines(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                            kept: dict[int, np.ndarray]) -> None:
+        """Each date in words written over two lines of its cell, read as one text (`read_across_lines`)."""
+        specs = {spec.key: spec for spec in template.fields}
+        cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.spread else None)
+        for (_, key), indices in cells.items():
+            grammar = field_constraint(specs[key])
+            if grammar is None:
+                continue
+            read = read_across_lines([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                     self.recognizer.temperature, grammar)
+            for i, reading in zip(indices, read, strict=True):
+                readings[i] = reading
+
     def _dates_written_twice(self, template: Template, lines: list[_Line], readings: list[LineReading],
                              kept: dict[int, np.ndarray]) -> None:
         """Each record's date written in digits and again in words, read as one date (`read_as_one_date`)."""
         specs = {spec.key: spec for spec in template.fields}
-        pairs: dict[tuple[int, str], list[int]] = {}
-        for i, line in enumerate(lines):
-            if line.written_twice:
-                pairs.setdefault((line.region.record, specs[line.region.key].source), []).append(i)
+        pairs = _grouped(lines, lambda line: (line.region.record, specs[line.region.key].source)
+                         if line.written_twice else None)
         for indices in pairs.values():
             if len(indices) < 2:
                 continue
@@ -434,6 +448,15 @@ class Pipeline:
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
+
+
+def _grouped(lines: list[_Line], key_of: Callable[[_Line], Hashable | None]) -> dict[Hashable, list[int]]:
+    """The indices of the lines `key_of` gives a key, by key, in page order."""
+    groups: dict[Hashable, list[int]] = {}
+    for i, line in enumerate(lines):
+        if (key := key_of(line)) is not None:
+            groups.setdefault(key, []).append(i)
+    return groups
 
 
 def _written_twice(template: Template) -> set[str]:

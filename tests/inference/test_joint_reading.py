@@ -15,6 +15,7 @@ from hotich.inference.fields.dates import (
     read_date_words,
 )
 from hotich.inference.joint_reading import (
+    read_across_lines,
     read_as_one_date,
     read_before,
     read_in_order,
@@ -160,3 +161,13 @@ def test_dates_that_agree_or_that_both_frames_are_sure_of_are_left_as_read():
     two_dates = [_frames("13/02/2024", {}), _frames(IN_WORDS, {})]  # the clerk's slip, for review
     alone = decode_lines(two_dates, CODEC)
     assert read_as_one_date(two_dates, alone, CODEC, 1.0, DAYS_OF, GRAMMARS) == alone
+
+
+def test_a_date_in_words_over_two_lines_is_read_within_its_grammar_and_cut_where_the_lines_break():
+    first, second = "Ngày hai mươi ba tháng hai năm", "hai nghìn không trăm hai mươi tư"
+    logits = [_frames(first, {}), _frames(second, {2: {"y": 0.7, "i": 0.3}})]  # "hay nghìn"
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == [first, "hay nghìn không trăm hai mươi tư"]
+    read = read_across_lines(logits, alone, CODEC, 1.0, GRAMMARS[1])
+    assert [r.text for r in read] == [first, second]
+    assert read_across_lines(logits, read, CODEC, 1.0, GRAMMARS[1]) == read  # what the grammar holds stays
