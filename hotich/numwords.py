@@ -122,6 +122,10 @@ def words_to_number(text: str) -> int:
     return total + group + last
 
 
+_NAMED_MONTHS = {"giêng": 1, "chạp": 12}
+"""The lunar calendar's names of months 1 and 12, written for the solar months too."""
+
+
 def parse_date_words(text: str) -> date | None:
     """Read "Ngày Hai Mươi Bảy Tháng Tám Năm Hai Nghìn Không Trăm Linh Tám" (any case/variant) back to a date.
 
@@ -141,8 +145,7 @@ def parse_date_words(text: str) -> date | None:
         j += len(month_tokens)
         if tokens[j] != "năm":
             return None
-        named = {"giêng": 1, "chạp": 12}  # the lunar calendar's names, written for months 1 and 12 too
-        month = named[month_tokens[0]] if month_tokens[0] in named else words_to_number(" ".join(month_tokens))
+        month = _NAMED_MONTHS.get(month_tokens[0]) or words_to_number(" ".join(month_tokens))
         return date(words_to_number(" ".join(tokens[j + 1 :])), month, words_to_number(" ".join(day_tokens)))
     except (ValueError, IndexError):
         return None

@@ -49,7 +49,7 @@ from hotich.inference.recognizer import LineReading, LineRecognizer, decode_line
 from hotich.inference.routing import RoutingPolicy, field_confidence, routing_class
 from hotich.page import Alternative, BBox, FieldResult, ImageInfo, PageResult, RecordResult, TextLineResult
 from hotich.templates import get_template
-from hotich.templates.model import Template
+from hotich.templates.model import FieldSpec, Template
 
 __all__ = ["UNKNOWN_TEMPLATE", "Pipeline", "line_quads"]
 
@@ -327,10 +327,7 @@ class Pipeline:
         if len(dated) < 2:
             return
         spec = next(s for s in template.fields if s.key == lines[dated[0]].region.key)
-
-        def day_of(text: str) -> int | None:
-            return day_number(read_field(spec, template, text).value)
-
+        day_of = _day_reader(spec, template)
         year = page_year([read_field(spec, template, readings[i].text).value for i in dated])
         years = [year, year + 1] if year is not None else range(template.valid.start.year, template.valid.end.year + 1)
         within = Pattern(date_pattern_in(years), DATE_CHARACTERS)
@@ -346,8 +343,7 @@ class Pipeline:
         specs = {spec.key: spec for spec in template.fields}
         registered: dict[int, int] = {}
         for i, line in enumerate(lines):
-            day = day_number(read_field(specs[line.region.key], template, readings[i].text).value) \
-                if line.page_dated else None
+            day = _day_reader(specs[line.region.key], template)(readings[i].text) if line.page_dated else None
             if day is not None:
                 registered[line.region.record] = day
         for i, line in enumerate(lines):
@@ -355,9 +351,9 @@ class Pipeline:
                 continue
             spec, day = specs[line.region.key], registered[line.region.record]
             year = date.fromordinal(day).year
+            within = Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS)
             readings[i] = read_before(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
-                                      lambda text, spec=spec: day_number(read_field(spec, template, text).value),
-                                      day, Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS))
+                                      _day_reader(spec, template), day, within)
 
     def _dates_across_lines(self, template: Template, lines: list[_Line], readings: list[LineReading],
                             kept: dict[int, np.ndarray]) -> None:
@@ -385,8 +381,7 @@ class Pipeline:
             chosen = [specs[lines[i].region.key] for i in indices]
             one = read_as_one_date([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
                                    self.recognizer.temperature,
-                                   [lambda text, spec=spec: day_number(read_field(spec, template, text).value)
-                                    for spec in chosen],
+                                   [_day_reader(spec, template) for spec in chosen],
                                    [field_constraint(spec) for spec in chosen])
             for i, reading in zip(indices, one, strict=True):
                 readings[i] = reading
@@ -448,6 +443,11 @@ class Pipeline:
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
+
+
+def _day_reader(spec: FieldSpec, template: Template) -> Callable[[str], int | None]:
+    """What a text read in a date field holds, as a day number (`day_number`); None unless a whole date."""
+    return lambda text: day_number(read_field(spec, template, text).value)
 
 
 def _grouped(lines: list[_Line], key_of: Callable[[_Line], Hashable | None]) -> dict[Hashable, list[int]]:

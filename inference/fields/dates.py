@@ -16,8 +16,8 @@ from hotich.text import nfc
 from .issues import Reading, issue
 
 __all__ = [
-    "DATE_CHARACTERS", "DATE_PATTERN", "DATE_WORDS_CHARACTERS", "DATE_WORDS_PATTERN", "YEAR_PATTERN", "date_pattern_in",
-    "day_number", "page_year", "read_date", "read_date_words", "read_year",
+    "DATE_CHARACTERS", "DATE_PATTERN", "DATE_WORDS_CHARACTERS", "DATE_WORDS_PATTERN", "YEAR_PATTERN", "as_date",
+    "date_pattern_in", "day_number", "page_year", "read_date", "read_date_words", "read_year",
 ]
 
 _SEP = r"\s*[./-]\s*"
@@ -143,15 +143,20 @@ def page_year(values: Sequence[str | None]) -> int | None:
     return int(ranked[0][0])
 
 
-def day_number(value: str | None) -> int | None:
-    """A normalised whole date (dd.mm.yyyy) as a day number (`date.toordinal`), for ordering dates; None for a
-    partial, impossible or missing one."""
+def as_date(value: str | None) -> date | None:
+    """A normalised whole date (dd.mm.yyyy) as a date; None for a partial, impossible or missing one."""
     if value is None or len(value) != 10:
         return None
     try:
-        return date(int(value[6:]), int(value[3:5]), int(value[:2])).toordinal()
+        return date(int(value[6:]), int(value[3:5]), int(value[:2]))
     except ValueError:
         return None
+
+
+def day_number(value: str | None) -> int | None:
+    """`as_date` as a day number (`date.toordinal`), for ordering dates."""
+    when = as_date(value)
+    return when.toordinal() if when is not None else None
 
 
 def date_pattern_in(years: Sequence[int]) -> str:

@@ -24,6 +24,7 @@ from .dates import (
     DATE_WORDS_CHARACTERS,
     DATE_WORDS_PATTERN,
     YEAR_PATTERN,
+    as_date,
     read_date,
     read_date_words,
     read_year,
@@ -140,16 +141,6 @@ def _constraint(kind: str, fmt: str, lexicon: str | None) -> Constraint | None:
     return None
 
 
-def _as_date(value: str | None) -> date | None:
-    """A full dd.mm.yyyy value as a date; None for partial, impossible or missing ones."""
-    if value is None or len(value) != 10:
-        return None
-    try:
-        return date(int(value[6:]), int(value[3:5]), int(value[:2]))
-    except ValueError:
-        return None
-
-
 def _same(a: str, b: str) -> bool:
     """Do two values of one fact agree? A year agrees with a full date of that year; case does not count."""
     if len(a) != len(b) and {len(a), len(b)} == {4, 10}:
@@ -167,7 +158,7 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
     reg_spec = next((s for s in template.fields if s.source == REGISTRATION_DATE), None)
     registered = None
     if reg_spec is not None:
-        registered = _as_date(read_field(reg_spec, template, texts.get(reg_spec.key, "")).value)
+        registered = as_date(read_field(reg_spec, template, texts.get(reg_spec.key, "")).value)
     readings = {key: read_field(spec, template, texts.get(key, ""), registered=registered)
                 for key, spec in specs.items()}
     extra: dict[str, list[FieldIssue]] = defaultdict(list)
@@ -188,7 +179,7 @@ def read_record(template: Template, texts: Mapping[str, str]) -> dict[str, Readi
                 agree[b].append(a)
     if registered is not None:
         for key, spec in specs.items():
-            when = _as_date(readings[key].value) if spec.type == "date" else None
+            when = as_date(readings[key].value) if spec.type == "date" else None
             if spec.source != REGISTRATION_DATE and when is not None and when > registered:
                 extra[key].append(issue("date_after_registration", f"{when:%d.%m.%Y} after {registered:%d.%m.%Y}"))
     for key, spec in specs.items():
