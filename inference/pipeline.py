@@ -34,9 +34,11 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
+from hotich.inference.fields.places import place_candidates
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
+    read_as_one_of,
     read_before,
     read_in_order,
     read_in_sequence,
@@ -104,12 +106,15 @@ class _Line:
     written_twice: bool = False
     """A one-line date its record also writes on one line in the other way (digits, words): the two are read
     as one date (`_dates_written_twice`)."""
+    placed: bool = False
+    """A line of a place: when the place does not name a unit as read, its lines are read as the unit their
+    frames find likeliest among those it may be (`_places_in_units`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice or self.spread)
+                or self.written_twice or self.spread or self.placed)
 
 
 class Pipeline:
@@ -176,6 +181,7 @@ class Pipeline:
         self._events_before_registration(template, lines, readings, kept)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
+        self._places_in_units(lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
@@ -202,8 +208,9 @@ class Pipeline:
             named = spec.type == "name"
             event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
             spread = n > 1 and spec.format == "date_words"
+            placed = spec.type == "place"
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spread, spec.key in twice) for k, quad in enumerate(line_quads(region.polygon, n))]
+                            spread, spec.key in twice, placed) for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
@@ -384,6 +391,17 @@ class Pipeline:
                                    [_day_reader(spec, template) for spec in chosen],
                                    [field_constraint(spec) for spec in chosen])
             for i, reading in zip(indices, one, strict=True):
+                readings[i] = reading
+
+    def _places_in_units(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]) -> None:
+        """Each place that does not name a unit as read, read as the unit its frames find likeliest among those
+        its district and province as read hold, or its commune's name is near (`read_as_one_of`)."""
+        cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.placed else None)
+        for indices in cells.values():
+            texts = place_candidates(" ".join(readings[i].text for i in indices if readings[i].text))
+            read = read_as_one_of([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                  self.recognizer.temperature, texts)
+            for i, reading in zip(indices, read, strict=True):
                 readings[i] = reading
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from hotich.provinces import load_provinces, province_name_in, split_unit_word
 from hotich.text import nfc
 
-__all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "PROVINCE_YEARS", "Match", "edit_rate", "match_units"]
+__all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "PROVINCE_YEARS", "Match", "edit_rate", "match_units", "units_near"]
 
 MAX_EDITS = 0.3
 """At most this many edits per character read (marks apart) in each part matched: above it the reading and
@@ -130,32 +130,72 @@ def match_units(parts: Sequence[str], *, year: int | None = None) -> Match | Non
 
 @functools.lru_cache(maxsize=4096)  # a book's places repeat: 233 different ones in 376 on 24 test pages
 def _match_units(parts: tuple[str, ...], year: int | None) -> Match | None:
-    if len(parts) not in (2, 3):
-        return None
-    read = [_key(p) for p in parts]
-    limits = [int(MAX_EDITS * len(r)) for r in read]
-    names, communes = _communes()
-    found = process.extract(read[0], names, scorer=Levenshtein.distance, limit=_CANDIDATES,
-                            score_cutoff=int(MAX_EDITS_IN_DISTRICT * len(read[0])))
-    scored: dict[tuple[str, ...], int] = {}
-    uncertain: set[tuple[str, ...]] = set()
-    for name, commune_edits, _ in found:
-        for commune in communes[name]:
-            district_edits, district = _nearest(read[1], commune.districts)
-            if district_edits > limits[1] or (commune_edits > limits[0] and district_edits > len(read[1]) // 10):
-                continue
-            if len(read) == 3:
-                province_edits, province = _nearest(read[2], commune.provinces)
-                if province_edits > limits[2]:
-                    continue
-            else:
-                province_edits, province = 0, _province_in(commune, year)
-            key = (commune.commune, district, province)
-            if len(read) == 2 and (year is None or len({_province_in(commune, y) for y in range(
-                    year - PROVINCE_YEARS, year + PROVINCE_YEARS + 1)}) > 1):
-                uncertain.add(key)
-            scored[key] = min(commune_edits + district_edits + province_edits, scored.get(key, 1 << 30))
+    scored, uncertain = _scored(parts, year, _commune_neighbours(_key(parts[0])) if len(parts) in (2, 3) else ())
     ranked = sorted(scored.items(), key=lambda kv: kv[1])
     if not ranked or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
         return None
     return Match(ranked[0][0], ranked[0][1], ranked[0][0] in uncertain)
+
+
+def units_near(parts: Sequence[str], *, year: int | None = None) -> list[tuple[str, ...]]:
+    """Every unit a place read as `parts` (commune, district and perhaps province, unit words written out) may
+    be, nearest first: those `match_units` weighs, and every commune of the districts read within `MAX_EDITS`
+    (in the province read), however far its own name was misread ("xã Quỳnh Hạnh, huyện Quỳnh Phụ" may be any
+    of Quỳnh Phụ's 38 communes). For a page's frames to choose among (`joint_reading.read_as_one_of`)."""
+    if len(parts) not in (2, 3):
+        return []
+    read = tuple(parts)
+    district_limit = int(MAX_EDITS * len(_key(read[1])))
+    districts = _districts()
+    found = process.extract(_key(read[1]), list(districts), scorer=Levenshtein.distance, limit=None,
+                            score_cutoff=district_limit)
+    in_districts = tuple(dict.fromkeys(c for name, _, _ in found for c in districts[name]))
+    scored, _ = _scored(read, year, (*_commune_neighbours(_key(read[0])), *in_districts), relaxed=True)
+    return [key for key, _ in sorted(scored.items(), key=lambda kv: kv[1])]
+
+
+def _commune_neighbours(read: str) -> tuple[_Commune, ...]:
+    """The communes of the `_CANDIDATES` names nearest the commune read."""
+    names, communes = _communes()
+    found = process.extract(read, names, scorer=Levenshtein.distance, limit=_CANDIDATES,
+                            score_cutoff=int(MAX_EDITS_IN_DISTRICT * len(read)))
+    return tuple(c for name, _, _ in found for c in communes[name])
+
+
+@functools.cache
+def _districts() -> dict[str, tuple[_Commune, ...]]:
+    """Every name a district was written by (`_key`), and the communes it holds."""
+    by_district: dict[str, list[_Commune]] = {}
+    for found in _communes()[1].values():
+        for commune in found:
+            for name in commune.districts:
+                by_district.setdefault(_key(name), []).append(commune)
+    return {name: tuple(found) for name, found in by_district.items()}
+
+
+def _scored(read: tuple[str, ...], year: int | None, candidates: Sequence[_Commune], relaxed: bool = False
+            ) -> tuple[dict[tuple[str, ...], int], set[tuple[str, ...]]]:
+    """Edits from `read` to each unit of `candidates` near enough it (the commune, when `relaxed`, however
+    far), and the units whose added province a misread year may name wrongly."""
+    keys = [_key(p) for p in read]
+    limits = [int(MAX_EDITS * len(r)) for r in keys]
+    scored: dict[tuple[str, ...], int] = {}
+    uncertain: set[tuple[str, ...]] = set()
+    for commune in candidates:
+        commune_edits = Levenshtein.distance(keys[0], _key(commune.commune))
+        district_edits, district = _nearest(keys[1], commune.districts)
+        if district_edits > limits[1] or (not relaxed and commune_edits > limits[0]
+                                          and district_edits > len(keys[1]) // 10):
+            continue
+        if len(keys) == 3:
+            province_edits, province = _nearest(keys[2], commune.provinces)
+            if province_edits > limits[2]:
+                continue
+        else:
+            province_edits, province = 0, _province_in(commune, year)
+        key = (commune.commune, district, province)
+        if len(keys) == 2 and (year is None or len({_province_in(commune, y) for y in range(
+                year - PROVINCE_YEARS, year + PROVINCE_YEARS + 1)}) > 1):
+            uncertain.add(key)
+        scored[key] = min(commune_edits + district_edits + province_edits, scored.get(key, 1 << 30))
+    return scored, uncertain

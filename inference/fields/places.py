@@ -11,6 +11,7 @@ district or commune name is ambiguous across the country ("huyện Thạnh Hóa"
 from __future__ import annotations
 
 import functools
+import itertools
 
 import regex
 from vietnamadminunits import ParseMode, convert_address, parse_address
@@ -18,16 +19,20 @@ from vietnamadminunits import ParseMode, convert_address, parse_address
 from hotich.provinces import UNIT_WORDS, name_before_2025, provinces_named, split_unit_word
 from hotich.text import nfc
 
-from .gazetteer import MAX_EDITS, Match, edit_rate, match_units
+from .gazetteer import MAX_EDITS, Match, edit_rate, match_units, units_near
 from .issues import Reading, issue
 
-__all__ = ["FACILITY_KINDS", "current_unit", "current_units", "read_place"]
+__all__ = ["FACILITY_KINDS", "PLACE_CANDIDATES", "current_unit", "current_units", "place_candidates", "read_place"]
 
 _ABBREVIATIONS = {"tp": "thành phố", "tt": "thị trấn", "tx": "thị xã", "p": "phường", "h": "huyện", "q": "quận",
                   "t": "tỉnh", "x": "xã"}  # fmt: skip
 FACILITY_KINDS = ("Trạm y tế", "Trạm xá", "Nhà hộ sinh", "Nhà bảo sanh", "Bảo sanh viện", "Bệnh xá", "Bệnh viện",
                   "Bệnh viện Đa khoa", "Trung tâm Y tế", "Bệnh viện Phụ sản", "Bệnh viện Sản Nhi")
 """Kinds of health facility a place of birth or death names before the unit it stands in."""
+PLACE_CANDIDATES = 16
+"""Units a place that names none as read is read again as, the nearest (by the edits `gazetteer.units_near`
+counts): each costs an alignment of the place's frames, ~0.5 ms. On 60 validation pages 16 read 79.3% of the
+places right, every one of the district's communes 79.5%, 8 78.7%."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
 _NAMED_UNITS = "thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã"
 """The unit words that open the commune, district and province parts a place is matched by."""
@@ -113,6 +118,35 @@ def read_place(text: str, *, year: int | None = None, short: bool = False) -> Re
     if len(units) > 1:
         issues.append(issue("place_ambiguous", " or ".join(units)))
     return Reading(value, tuple(issues), units[0] if len(units) == 1 else None)
+
+
+def place_candidates(text: str) -> list[str]:
+    """`text` (a place as read) with the commune, district and province it names replaced by those of each
+    unit it may be (`gazetteer.units_near`, the `PLACE_CANDIDATES` nearest), written as it was written (unit
+    words, case, commas as read); none when it names a unit as read, or no commune and district to look up."""
+    parts = _split(text)
+    read = [_part(p)[0] for p in parts]
+    for k in (3, 2):
+        if len(read) < k or not all(split_unit_word(p)[0] for p in read[-k:]):
+            continue
+        units = units_near(read[-k:])
+        if tuple(read[-k:]) in (u[:k] for u in units):
+            return []  # read as a unit that is: the frames chose it
+        names = [_unit_name(p) for p in read[-k:]]
+        texts = (_renamed(text, names, [_unit_name(n) for n in u[:k]]) for u in units)
+        return list(itertools.islice((t for t in dict.fromkeys(texts) if t and t != text), PLACE_CANDIDATES))
+    return []
+
+
+def _renamed(text: str, names: list[str], renamed: list[str]) -> str | None:
+    """`text` with its last `names`, in order, replaced by `renamed`."""
+    end = len(text)
+    for old, new in reversed(list(zip(names, renamed, strict=True))):
+        at = text.rfind(old, 0, end)
+        if at < 0:
+            return None
+        text, end = text[:at] + new + text[at + len(old):], at
+    return text
 
 
 def current_unit(place: str) -> str | None:

@@ -14,9 +14,11 @@ from hotich.inference.fields.dates import (
     read_date,
     read_date_words,
 )
+from hotich.inference.fields.places import place_candidates
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
+    read_as_one_of,
     read_before,
     read_in_order,
     read_in_sequence,
@@ -171,3 +173,17 @@ def test_a_date_in_words_over_two_lines_is_read_within_its_grammar_and_cut_where
     read = read_across_lines(logits, alone, CODEC, 1.0, GRAMMARS[1])
     assert [r.text for r in read] == [first, second]
     assert read_across_lines(logits, read, CODEC, 1.0, GRAMMARS[1]) == read  # what the grammar holds stays
+
+
+def test_a_place_that_names_no_unit_is_read_as_the_unit_its_frames_find_likeliest_and_cut_where_lines_break():
+    first, second = "xã Quỳnh Minh,", "huyện Quỳnh Phụ, tỉnh Thái Bình"
+    logits = [_frames(first, {9: {"H": 0.6, "M": 0.4}, 10: {"ạ": 0.6, "i": 0.4}}), _frames(second, {})]  # Hạnh
+    alone = decode_lines(logits, CODEC)
+    assert [r.text for r in alone] == ["xã Quỳnh Hạnh,", second]
+    texts = place_candidates(" ".join(r.text for r in alone))
+    read = read_as_one_of(logits, alone, CODEC, 1.0, texts)
+    assert [r.text for r in read] == [first, second]
+    assert read_as_one_of(logits, read, CODEC, 1.0, []) == read
+    sure = [_frames("xã Bạch Đằng,", {}), _frames(second, {})]  # no commune of Quỳnh Phụ within the margin
+    alone = decode_lines(sure, CODEC)
+    assert read_as_one_of(sure, alone, CODEC, 1.0, place_candidates(" ".join(r.text for r in alone))) == alone

@@ -12,7 +12,7 @@ from hotich.inference.fields.numbers import (
     read_time,
     read_volume,
 )
-from hotich.inference.fields.places import current_units, read_place
+from hotich.inference.fields.places import PLACE_CANDIDATES, current_units, place_candidates, read_place
 from hotich.text import fold
 
 
@@ -214,3 +214,14 @@ def test_a_name_searched_again_starts_with_a_family_name():
     assert family_first.accepts("H'Hen Mlô") is False  # Niê-style words are kept by NameWords, not grown
     assert not family_first.allows("Phong") and family_first.allows("Ph") and family_first.allows("Phùng M")
     assert not family_first.has_family_name("Mẹ Văn Lùng") and family_first.has_family_name("Y Moan")
+
+
+def test_a_place_that_names_no_unit_is_read_again_as_those_it_may_be_written_as_it_was():
+    candidates = place_candidates("Xã Điền Cai, Huyện Diễn Châu, Tỉnh Nghệ Tĩnh")  # Diễn Đoài, badly written
+    assert "Xã Diễn Đoài, Huyện Diễn Châu, Tỉnh Nghệ Tĩnh" in candidates
+    assert 0 < len(candidates) <= PLACE_CANDIDATES
+    assert all(c.startswith("Xã ") and c.endswith(", Huyện Diễn Châu, Tỉnh Nghệ Tĩnh") for c in candidates)
+    facility = "Trạm y tế X, phường Hàng Bé, quận Hoàn Kiến"  # the facility's name stays as read
+    assert "Trạm y tế X, phường Hàng Bồ, quận Hoàn Kiếm" in place_candidates(facility)
+    assert place_candidates("xã Cự Khê, huyện Thanh Oai, tỉnh Hà Tây") == []  # names a unit as read
+    assert place_candidates("Bệnh viện Đa khoa tỉnh Long An") == []
