@@ -33,6 +33,9 @@ PLACE_CANDIDATES = 16
 """Units a place that names none as read is read again as, the nearest (by the edits `gazetteer.units_near`
 counts): each costs an alignment of the place's frames, ~0.5 ms. On 60 validation pages 16 read 79.3% of the
 places right, every one of the district's communes 79.5%, 8 78.7%."""
+_UNIT_WORD_EDITS = 0.5
+"""A word this near a unit word (edits a character, `gazetteer.edit_rate`) may be one misread ("Vinh", "Linh"
+for "tỉnh")."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
 _NAMED_UNITS = "thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã"
 """The unit words that open the commune, district and province parts a place is matched by."""
@@ -123,19 +126,47 @@ def read_place(text: str, *, year: int | None = None, short: bool = False) -> Re
 def place_candidates(text: str) -> list[str]:
     """`text` (a place as read) with the commune, district and province it names replaced by those of each
     unit it may be (`gazetteer.units_near`, the `PLACE_CANDIDATES` nearest), written as it was written (unit
-    words, case, commas as read); none when it names a unit as read, or no commune and district to look up."""
-    parts = _split(text)
-    read = [_part(p)[0] for p in parts]
+    words, case, commas as read); none when it names a unit as read. When it names no commune and district
+    to look up, a word read near a unit word ("huyện Châu Thành Vinh Tây Ninh": tỉnh, its comma lost at a
+    line break) is taken as that unit word."""
+    found = _candidates(text)
+    if found is None:
+        return []  # read as a unit that is: the frames chose it
+    for restored in [] if found else _unit_word_restored(text):
+        found += _candidates(restored) or []
+    return list(itertools.islice(dict.fromkeys(found), PLACE_CANDIDATES))
+
+
+def _candidates(text: str) -> list[str] | None:
+    """`place_candidates` of `text` as it splits; None when it names a unit as read."""
+    read = [_part(p)[0] for p in _split(text)]
     for k in (3, 2):
         if len(read) < k or not all(split_unit_word(p)[0] for p in read[-k:]):
             continue
         units = units_near(read[-k:])
         if tuple(read[-k:]) in (u[:k] for u in units):
-            return []  # read as a unit that is: the frames chose it
+            return None
         names = [_unit_name(p) for p in read[-k:]]
         texts = (_renamed(text, names, [_unit_name(n) for n in u[:k]]) for u in units)
-        return list(itertools.islice((t for t in dict.fromkeys(texts) if t and t != text), PLACE_CANDIDATES))
+        return [t for t in texts if t and t != text]
     return []
+
+
+_ONE_WORD_UNITS = ("tỉnh", "huyện", "quận", "phường", "xã")
+
+
+def _unit_word_restored(text: str) -> list[str]:
+    """`text` with one word after its first that is within `_UNIT_WORD_EDITS` of a one-word unit word written
+    as that unit word (in the case it was read in), once for each such word."""
+    words = text.split(" ")
+    restored = []
+    for i, word in enumerate(words[1:], start=1):
+        bare = word.rstrip(",")
+        for unit in _ONE_WORD_UNITS:
+            if bare.lower() not in _ONE_WORD_UNITS and edit_rate(bare, unit) <= _UNIT_WORD_EDITS:
+                written = unit.capitalize() if bare[:1].isupper() else unit
+                restored.append(" ".join([*words[:i], written + word[len(bare):], *words[i + 1:]]))
+    return restored
 
 
 def _renamed(text: str, names: list[str], renamed: list[str]) -> str | None:

@@ -225,3 +225,10 @@ def test_a_place_that_names_no_unit_is_read_again_as_those_it_may_be_written_as_
     assert "Trạm y tế X, phường Hàng Bồ, quận Hoàn Kiếm" in place_candidates(facility)
     assert place_candidates("xã Cự Khê, huyện Thanh Oai, tỉnh Hà Tây") == []  # names a unit as read
     assert place_candidates("Bệnh viện Đa khoa tỉnh Long An") == []
+
+
+def test_a_unit_word_misread_where_a_line_broke_is_taken_as_the_unit_word_it_is_near():
+    candidates = place_candidates("xã Đông Nhất, huyện Châu Thành Vinh Tây Ninh")  # "tỉnh", its comma lost
+    assert "xã Đồng Khởi, huyện Châu Thành Tỉnh Tây Ninh" in candidates
+    assert read_place("xã Đồng Khởi, huyện Châu Thành Tỉnh Tây Ninh").value == (
+        "xã Đồng Khởi, huyện Châu Thành, tỉnh Tây Ninh")
