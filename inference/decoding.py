@@ -140,6 +140,12 @@ def forced_alignment(probs: np.ndarray, ids: Sequence[int], blank: int) -> list[
     return _best_alignment(probs, ids, blank)[1]
 
 
+def alignment_score(probs: np.ndarray, codec: Codec, text: str) -> float:
+    """The log-probability of the best CTC alignment of `text` to the frames of one line (-inf when it cannot
+    fit): `read_as`'s score, without the reading, for ranking many texts."""
+    return _best_alignment(probs, codec.encode(text), codec.blank)[0]
+
+
 def read_as(probs: np.ndarray, codec: Codec, text: str) -> tuple[float, Hypothesis]:
     """The frames of one line read as `text`: the log-probability of its best CTC alignment (-inf when it
     cannot fit), and the reading with the confidences that alignment gives."""

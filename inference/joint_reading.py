@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from hotich.inference.decoding import Constraint, beam_search, read_as, softmax
+from hotich.inference.decoding import Constraint, alignment_score, beam_search, read_as, softmax
 from hotich.inference.recognizer import CONSTRAINED_BEAM, LineReading
 from hotich.models.codec import Codec
 from hotich.text import edit_distance
@@ -298,8 +298,8 @@ def read_as_one_of(logits: Sequence[np.ndarray], readings: Sequence[LineReading]
     probs = [softmax(x, temperature) for x in logits]
     joined = _one_after_another(probs, codec)
     read = " ".join(r.text for r in readings if r.text)
-    score, best = max((read_as(joined, codec, t)[0], t) for t in texts)
-    if score < read_as(joined, codec, read)[0] - PLACE_MARGIN:
+    score, best = max((alignment_score(joined, codec, t), t) for t in texts)
+    if score < alignment_score(joined, codec, read) - PLACE_MARGIN:
         return list(readings)
     cut = _cut(probs, codec, best.split(" "), [len(r.text.split()) for r in readings])
     return [_as_read(p, codec, r, t) for p, r, t in zip(probs, readings, cut, strict=True)]
@@ -332,7 +332,7 @@ def _cut(probs: Sequence[np.ndarray], codec: Codec, words: list[str], counts: li
             for stop in stops:
                 if stop >= start:
                     piece = " ".join(words[start:stop])
-                    total = score + read_as(p, codec, piece)[0]
+                    total = score + alignment_score(p, codec, piece)
                     if stop not in following or total > following[stop][0]:
                         following[stop] = (total, [*texts, piece])
         best = following

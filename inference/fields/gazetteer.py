@@ -108,7 +108,8 @@ def edit_rate(read: str, name: str) -> float:
     return Levenshtein.distance(_key(read), _key(name)) / max(1, len(_key(read)))
 
 
-def _nearest(read: str, names: Sequence[str]) -> tuple[int, str]:
+@functools.lru_cache(maxsize=1 << 14)  # a district's communes share its names and their province's
+def _nearest(read: str, names: tuple[str, ...]) -> tuple[int, str]:
     best = min(names, key=lambda n: Levenshtein.distance(read, _key(n)))
     return Levenshtein.distance(read, _key(best)), best
 
@@ -154,6 +155,7 @@ def units_near(parts: Sequence[str], *, year: int | None = None) -> list[tuple[s
     return [key for key, _ in sorted(scored.items(), key=lambda kv: kv[1])]
 
 
+@functools.lru_cache(maxsize=4096)  # `match_units` and `units_near` look up the same communes
 def _commune_neighbours(read: str) -> tuple[_Commune, ...]:
     """The communes of the `_CANDIDATES` names nearest the commune read."""
     names, communes = _communes()

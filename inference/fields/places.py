@@ -143,12 +143,11 @@ def _candidates(text: str) -> list[str] | None:
     for k in (3, 2):
         if len(read) < k or not all(split_unit_word(p)[0] for p in read[-k:]):
             continue
-        units = units_near(read[-k:])
-        if tuple(read[-k:]) in (u[:k] for u in units):
+        if (exact := match_units(read[-k:])) is not None and exact.edits == 0:
             return None
         names = [_unit_name(p) for p in read[-k:]]
-        texts = (_renamed(text, names, [_unit_name(n) for n in u[:k]]) for u in units)
-        return [t for t in texts if t and t != text]
+        texts = (_renamed(text, names, [_unit_name(n) for n in u[:k]]) for u in units_near(read[-k:]))
+        return list(itertools.islice((t for t in dict.fromkeys(texts) if t and t != text), PLACE_CANDIDATES))
     return []
 
 

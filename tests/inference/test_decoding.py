@@ -8,10 +8,12 @@ from hotich.inference.decoding import (
     Hypothesis,
     Pattern,
     Vocabulary,
+    alignment_score,
     beam_search,
     forced_alignment,
     greedy,
     line_confidence,
+    read_as,
     softmax,
 )
 from hotich.models.codec import Codec
@@ -240,3 +242,12 @@ def test_nfd_dead_ends_do_not_crowd_out_the_list_reading():
     [best] = beam_search(probs, codec, beam_width=2, constraint=Vocabulary(["Bê", "Bo"]))
     assert best.text == "Bê"
     assert best.char_confidences == pytest.approx([0.9, 0.25])
+
+
+def test_a_texts_alignment_score_is_what_reading_the_frames_as_it_scores():
+    codec = Codec.for_units("nfc")
+    probs = line(codec, NAME)
+    for text in (NAME, "Nguyễn Văn Anh", ""):
+        assert alignment_score(probs, codec, text) == read_as(probs, codec, text)[0]
+    assert alignment_score(probs, codec, NAME) > alignment_score(probs, codec, "Nguyễn Văn Anh")
+    assert alignment_score(probs[:3], codec, NAME) == float("-inf")  # too few frames to fit it
