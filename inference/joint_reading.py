@@ -323,7 +323,9 @@ def _cut(probs: Sequence[np.ndarray], codec: Codec, words: list[str], counts: li
         allowed = [range(len(words) + 1)] * (len(probs) - 1)
     else:
         ends = list(itertools.accumulate(counts))[:-1]
-        allowed = [range(max(0, end - CUT_SLACK), min(len(words), end + CUT_SLACK) + 1) for end in ends]
+        # Clamped to the words there are: a text shorter than where the reading broke still gets cut.
+        allowed = [range(min(max(0, end - CUT_SLACK), len(words)), min(len(words), end + CUT_SLACK) + 1)
+                   for end in ends]
     # Best cut so far for each number of words the lines so far hold: (score, their texts).
     best: dict[int, tuple[float, list[str]]] = {0: (0.0, [])}
     for p, stops in zip(probs, [*allowed, [len(words)]], strict=True):

@@ -1,6 +1,8 @@
 """Lines that hold the same text read together: the officer's name on every record of a page; lines that
 follow each other read together: registration numbers and dates down a page."""
 
+import dataclasses
+
 import numpy as np
 
 from hotich.inference.decoding import Pattern
@@ -187,3 +189,12 @@ def test_a_place_that_names_no_unit_is_read_as_the_unit_its_frames_find_likelies
     sure = [_frames("xã Bạch Đằng,", {}), _frames(second, {})]  # no commune of Quỳnh Phụ within the margin
     alone = decode_lines(sure, CODEC)
     assert read_as_one_of(sure, alone, CODEC, 1.0, place_candidates(" ".join(r.text for r in alone))) == alone
+
+
+def test_a_place_read_as_a_text_shorter_than_where_its_reading_broke_is_still_cut_into_its_lines():
+    place = "xã Quỳnh Minh, huyện Quỳnh Phụ"  # 5 words; the reading broke after 8
+    logits = [_frames(place, {}), _frames("", {})]
+    long_reading = decode_lines(logits, CODEC)
+    long_reading[0] = dataclasses.replace(long_reading[0], text="xã Quỳnh Minh thôn Ba Làng An Xá Đông,")
+    read = read_as_one_of(logits, long_reading, CODEC, 1.0, [place])
+    assert [r.text for r in read] == [place, ""]
