@@ -220,28 +220,50 @@ def prefix_beam(const double[:, ::1] rows, const long[::1] labels, const long[::
 def best_alignment(const float[:, ::1] probs, const long[::1] ids, int blank, double tiny):
     """The log-probability of the best CTC alignment of `ids` (no blanks, at least one, fitting the frames)
     to `probs` (T, C), and each label's highest probability over the frames that alignment gives it."""
-    cdef Py_ssize_t n_frames = probs.shape[0], n = ids.shape[0], states = 2 * n + 1, t, s, state
+    cdef Py_ssize_t n_frames = probs.shape[0], n = ids.shape[0], states = 2 * n + 1, t, s, state, u, n_used = 0
+    cdef Py_ssize_t low, high
     cdef long* ext = <long*> malloc(states * sizeof(long))
+    cdef Py_ssize_t* column = <Py_ssize_t*> malloc(states * sizeof(Py_ssize_t))
+    cdef long* used = <long*> malloc(states * sizeof(long))
     cdef double* score = <double*> malloc(states * sizeof(double))
     cdef double* before = <double*> malloc(states * sizeof(double))
     cdef signed char* back = <signed char*> malloc(n_frames * states * sizeof(signed char))
+    cdef double* logs = NULL
     cdef double stay, step, skip, p, best
     confidences = np.zeros(n)
     cdef double[::1] conf = confidences
-    if not (ext and score and before and back):
-        raise MemoryError()
     try:
+        if not (ext and column and used and score and before and back):
+            raise MemoryError()
+        # A text uses few distinct labels: their log-probabilities are taken once a frame, not once a state.
         for s in range(states):
             ext[s] = ids[(s - 1) // 2] if s % 2 else blank
+            u = 0
+            while u < n_used and used[u] != ext[s]:
+                u += 1
+            if u == n_used:
+                used[n_used] = ext[s]
+                n_used += 1
+            column[s] = u * n_frames
             score[s] = -INFINITY
-        score[0] = log(max(<double> probs[0, ext[0]], tiny))
-        score[1] = log(max(<double> probs[0, ext[1]], tiny))
+        logs = <double*> malloc(n_used * n_frames * sizeof(double))
+        if not logs:
+            raise MemoryError()
+        for u in range(n_used):
+            for t in range(n_frames):
+                logs[u * n_frames + t] = log(max(<double> probs[t, used[u]], tiny))
+        score[0] = logs[column[0]]
+        score[1] = logs[column[1]]
         for s in range(states):
             back[s] = 0
         for t in range(1, n_frames):
-            for s in range(states):
+            # Only states reachable by frame t (two a frame) that can still reach the end: those outside
+            # keep -inf or are never read again.
+            low = max(0, states - 3 - 2 * (n_frames - 1 - t))
+            high = min(states, 2 * t + 2)
+            for s in range(max(0, low - 2), high):
                 before[s] = score[s]
-            for s in range(states):
+            for s in range(low, high):
                 # Stay, come from the state before, or skip the blank before unless the label repeats.
                 stay = before[s]
                 step = before[s - 1] if s >= 1 else -INFINITY
@@ -252,7 +274,7 @@ def best_alignment(const float[:, ::1] probs, const long[::1] ids, int blank, do
                     best, back[t * states + s] = step, 1
                 if skip > best:
                     best, back[t * states + s] = skip, 2
-                score[s] = best + log(max(<double> probs[t, ext[s]], tiny))
+                score[s] = best + logs[column[s] + t]
         state = states - 1 if score[states - 1] >= score[states - 2] else states - 2
         best = score[state]
         for t in range(n_frames - 1, -1, -1):
@@ -263,4 +285,4 @@ def best_alignment(const float[:, ::1] probs, const long[::1] ids, int blank, do
             state -= back[t * states + state]
         return best, confidences.tolist()
     finally:
-        free(ext); free(score); free(before); free(back)
+        free(ext); free(column); free(used); free(score); free(before); free(back); free(logs)

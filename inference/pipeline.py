@@ -10,6 +10,7 @@ The CLI, the API, batch jobs and evaluation all read pages through `Pipeline.rea
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -216,11 +217,11 @@ class Pipeline:
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
         """Every line's reading, and the logits of the lines the page reads again (`_Line.read_again`):
         registration dates and numbers, names, and fields every record repeats."""
-        crops = [crop_field(image, line.quad) for line in lines]
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         readings: list[LineReading] = [LineReading("", 0.0, ())] * len(lines)
         kept: dict[int, np.ndarray] = {}
-        for indices, logits in self.recognizer.batches(crops, self.batch_size):
+        quads = [line.quad for line in lines]
+        for indices, logits in self.recognizer.batches(quads, self.batch_size, functools.partial(crop_field, image)):
             kept |= {i: line_logits for i, line_logits in zip(indices, logits, strict=True) if lines[i].read_again}
             greedy = decode_lines(logits, codec, temperature)
             # A beam search (ten times the cost of the greedy path) where it pays: within a field's grammar, list

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import cv2
 import numpy as np
@@ -35,6 +35,8 @@ PRIOR_PRUNE = 3e-3
 within 0.1 point of CER of 1e-3, twice as fast)."""
 
 __all__ = ["DEFAULT_MODEL_DIR", "LineReading", "LineRecognizer", "decode_lines", "read_gray"]
+
+Item = TypeVar("Item")
 
 DEFAULT_MODEL_DIR = Path(str(files("hotich.models"))) / "weights" / "recognizer"
 """The shipped recogniser."""
@@ -141,12 +143,15 @@ class LineRecognizer:
                 out[i] = line_logits
         return out
 
-    def batches(self, images: Sequence[np.ndarray], batch_size: int = 32
+    def batches(self, images: Sequence[Item], batch_size: int = 32, load: Callable[[Item], np.ndarray] | None = None
                 ) -> Iterator[tuple[list[int], list[np.ndarray]]]:
         """The lines' logits a width-sorted batch at a time, as (input indices, logits), as batches finish: they
-        run on every core (ONNX Runtime and OpenCV let go of the GIL) while the caller decodes those done."""
+        run on every core (ONNX Runtime and OpenCV let go of the GIL) while the caller decodes those done.
+        `load`, when given, makes each item of `images` its line image on those cores too (cutting it out of
+        its page)."""
+        prepare = self.preprocess if load is None else lambda item: self.preprocess(load(item))
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            lines = list(pool.map(self.preprocess, images))
+            lines = list(pool.map(prepare, images))
             chunks = width_batches([line.shape[1] for line in lines], batch_size)
 
             def run(chunk: list[int]) -> list[np.ndarray]:

@@ -55,10 +55,13 @@ _EARLIEST_YEAR = 1850
 """The oldest plausible year in a register (a grandparent's birth in a 1950s book)."""
 
 
+_DATE_WORD = regex.compile(r"(?i)^(ngày|năm)\s+")
+
+
 def _clean(text: str) -> str:
     # Clerks end a date with a full stop or write "ngày" before it; neither is part of the value.
     text = nfc(text).strip().rstrip(".,;")
-    return regex.sub(r"(?i)^(ngày|năm)\s+", "", text).strip()
+    return _DATE_WORD.sub("", text).strip()
 
 
 def _year(digits: str, latest: date | None, plausible: bool = True) -> tuple[int, list]:

@@ -3,6 +3,8 @@ own spelling, or the nearest entry when a letter or two were misread."""
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from hotich.lexicons import ETHNIC_GROUPS, GENDERS, NATIONALITIES, RELATIONS
@@ -28,9 +30,23 @@ _ALIASES: dict[str, dict[str, str]] = {
 """Other spellings registers use for an entry."""
 
 
+_SEPARATORS = regex.compile(r"[-'’.]")
+
+
 def _key(text: str) -> str:
     """Case, hyphens, apostrophes and spacing do not tell entries apart."""
-    return " ".join(regex.sub(r"[-'’.]", " ", nfc(text).casefold()).split())
+    return " ".join(_SEPARATORS.sub(" ", nfc(text).casefold()).split())
+
+
+@functools.cache
+def _canonical(lexicon: str) -> dict[str, str]:
+    """`_key` of every entry and alias -> the entry (built once: a page reads its lists ~500 times)."""
+    return {_key(e): e for e in LISTS[lexicon]} | {_key(a): e for a, e in _ALIASES.get(lexicon, {}).items()}
+
+
+@functools.cache
+def _folded(lexicon: str) -> dict[str, str]:
+    return {fold(k): e for k, e in _canonical(lexicon).items()}
 
 
 def spellings(lexicon: str) -> list[str]:
@@ -48,11 +64,11 @@ def read_enum(text: str, lexicon: str) -> Reading:
     if not text:
         return Reading(None)
     key = _key(text)
-    canon = {_key(e): e for e in LISTS[lexicon]} | {_key(a): e for a, e in _ALIASES.get(lexicon, {}).items()}
+    canon = _canonical(lexicon)
     if key in canon:
         return Reading(canon[key])
     # A misread mark is the commonest slip: the spelling without marks decides first, then the letters.
-    folded = {fold(k): e for k, e in canon.items()}
+    folded = _folded(lexicon)
     if fold(key) in folded:
         entry = folded[fold(key)]
         return Reading(entry, (issue("enum_corrected", f"{text!r} read as {entry!r}"),))

@@ -50,9 +50,13 @@ def _words(text: str) -> list[str]:
     return nfc(text).replace("-", " ").strip().rstrip(".,;").split()
 
 
+_WORD_STARTS = regex.compile(r"(^|['’])(\w)")
+_HEAD_ENDS = regex.compile(r"[ \-'’]")
+
+
 def _capitalised(word: str) -> str:
     """Capital first letter, and after an apostrophe (H'Loan); the rest in lower case."""
-    return regex.sub(r"(^|['’])(\w)", lambda m: m[1] + m[2].upper(), word.lower())
+    return _WORD_STARTS.sub(lambda m: m[1] + m[2].upper(), word.lower())
 
 
 def read_name(text: str, *, upper: bool = False) -> Reading:
@@ -102,7 +106,7 @@ class NameWords:
 
 def _head(text: str) -> str:
     """The first word, lower case, up to an apostrophe (H'Hen -> h)."""
-    return regex.split(r"[ \-'’]", text.lower(), maxsplit=1)[0]
+    return _HEAD_ENDS.split(text.lower(), maxsplit=1)[0]
 
 
 class FamilyNameFirst:

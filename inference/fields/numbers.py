@@ -63,8 +63,11 @@ def read_number(text: str, *, book_year: int | None = None) -> Reading:
     return Reading(str(int(m[1])), tuple(issues))
 
 
+_SPACED_SLASH = regex.compile(r"\s*([/-])\s*")
+
+
 def _without_spaced_slashes(text: str) -> str:
-    return regex.sub(r"\s*([/-])\s*", r"\1", text)
+    return _SPACED_SLASH.sub(r"\1", text)
 
 
 def read_document_number(text: str, *, registered_year: int | None = None) -> Reading:

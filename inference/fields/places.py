@@ -146,8 +146,14 @@ def _candidates(text: str) -> list[str] | None:
         if (exact := match_units(read[-k:])) is not None and exact.edits == 0:
             return None
         names = [_unit_name(p) for p in read[-k:]]
-        texts = (_renamed(text, names, [_unit_name(n) for n in u[:k]]) for u in units_near(read[-k:]))
-        return list(itertools.islice((t for t in dict.fromkeys(texts) if t and t != text), PLACE_CANDIDATES))
+        found: list[str] = []
+        for unit in units_near(read[-k:]):  # nearest first: the first PLACE_CANDIDATES texts are enough
+            renamed = _renamed(text, names, [_unit_name(n) for n in unit[:k]])
+            if renamed and renamed != text and renamed not in found:
+                found.append(renamed)
+                if len(found) == PLACE_CANDIDATES:
+                    break
+        return found
     return []
 
 

@@ -215,6 +215,29 @@ def test_forced_alignment_gives_zero_when_the_labels_cannot_fit():
     assert forced_alignment(probs[:1].repeat(3, axis=0), [two, two], codec.blank) == pytest.approx([0.9, 0.9])
 
 
+def _every_alignment_score(probs: np.ndarray, ids: list[int], blank: int) -> float:
+    """The best CTC alignment's log-probability by trying every frame-to-label path (small cases only)."""
+    best = -math.inf
+    for path in itertools.product([blank, *set(ids)], repeat=len(probs)):
+        collapsed = [label for label, _ in itertools.groupby(path) if label != blank]
+        if collapsed == ids:
+            best = max(best, float(sum(np.log(probs[t, label]) for t, label in enumerate(path))))
+    return best
+
+
+@pytest.mark.parametrize("text", ["ab", "aa", "aba", "a"])
+@pytest.mark.parametrize("frames", [3, 4, 5, 6])
+def test_alignment_score_is_the_best_of_every_alignment(text, frames):
+    # Tight fits too (a repeat needs its blank), where only a few states of each frame can still finish.
+    codec = Codec.for_units("nfc")
+    probs = np.random.default_rng(len(text) * 10 + frames).dirichlet(np.ones(len(codec)), frames).astype(np.float32)
+    expected = _every_alignment_score(probs, codec.encode(text), codec.blank)
+    if math.isfinite(expected):
+        assert alignment_score(probs, codec, text) == pytest.approx(expected, rel=1e-5)
+    else:
+        assert alignment_score(probs, codec, text) == -math.inf
+
+
 def test_invalid_pattern_and_empty_vocabulary_are_rejected():
     with pytest.raises(ValueError, match="invalid field pattern"):
         Pattern(r"(\d{1,2}/")

@@ -47,6 +47,16 @@ def test_batches_cover_every_line_once_in_runs_of_similar_width(shipped_recogniz
     assert all(a.shape == b.shape for a, b in zip(one_by_one, shipped_recognizer.logits(images[:3]), strict=True))
 
 
+def test_batches_load_their_lines_from_what_they_are_given(shipped_recognizer, heldout_lines):
+    # The pipeline hands over where each line is and a loader, so the cutting runs on the workers too.
+    paths = [s.path for s in heldout_lines[:6]]
+    loaded = {i: logits for indices, batch in shipped_recognizer.batches(paths, batch_size=4, load=read_gray)
+              for i, logits in zip(indices, batch, strict=True)}
+    direct = shipped_recognizer.logits([read_gray(p) for p in paths], batch_size=4)
+    assert sorted(loaded) == list(range(len(paths)))
+    assert all(np.array_equal(loaded[i], direct[i]) for i in range(len(paths)))
+
+
 def test_colour_input_reads_like_gray(shipped_recognizer, heldout_lines):
     gray = read_gray(heldout_lines[0].path)
     colour = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
