@@ -99,7 +99,7 @@ def _joint_text(probs: Sequence[np.ndarray], readings: Sequence[LineReading], co
     def score(text: str) -> float:
         if text not in cache:
             made_up = accepts is not None and text not in texts and not accepts(text)
-            cache[text] = -math.inf if made_up else sum(read_as(p, codec, text)[0] for p in probs)
+            cache[text] = -math.inf if made_up else sum(alignment_score(p, codec, text) for p in probs)
         return cache[text]
 
     best = max(texts, key=lambda t: (score(t), t))
@@ -161,11 +161,11 @@ def read_in_sequence(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
     read = [(k, int(r.text.split("/")[0])) for k, r in enumerate(readings) if r.text.split("/")[0].isdigit()]
     if len(read) < 2:
         return list(readings)
-    own = {k: read_as(probs[k], codec, readings[k].text)[0] for k, _ in read}
+    own = {k: alignment_score(probs[k], codec, readings[k].text) for k, _ in read}
 
     @functools.cache  # the run chosen is scored again line by line
     def fit(k: int, number: int) -> tuple[float, str]:
-        return max((read_as(probs[k], codec, text)[0], text) for text in _written_like(number, readings[k].text))
+        return max((alignment_score(probs[k], codec, text), text) for text in _written_like(number, readings[k].text))
 
     def total(first: int) -> float:
         return sum(max(fit(k, first + k)[0], own[k] - SEQUENCE_MARGIN) for k, _ in read)
@@ -187,7 +187,7 @@ def _dates(probs: np.ndarray, reading: LineReading, codec: Codec, day_of: Callab
     `ORDER_CANDIDATES` best its frames allow `within`, those whole dates `within` accepts."""
     found = beam_search(probs, codec, CONSTRAINED_BEAM, within, top_k=ORDER_CANDIDATES)
     texts = {reading.text, *(h.text for h in reading.alternatives), *(h.text for h in found)}
-    return [(read_as(probs, codec, t)[0], day, t) for t in sorted(texts)
+    return [(alignment_score(probs, codec, t), day, t) for t in sorted(texts)
             if within.accepts(t) and (day := day_of(t)) is not None]
 
 
@@ -208,7 +208,7 @@ def read_in_order(logits: Sequence[np.ndarray], readings: Sequence[LineReading],
     best: dict[int, tuple[float, list[str]]] = {-1: (0.0, [])}
     for p, reading in zip(probs, readings, strict=True):
         candidates = _dates(p, reading, codec, day_of, within)
-        own = read_as(p, codec, reading.text)[0] - ORDER_MARGIN
+        own = alignment_score(p, codec, reading.text) - ORDER_MARGIN
         following: dict[int, tuple[float, list[str]]] = {}
         for last, (score, chosen) in best.items():
             options = [(last, score + own, reading.text)]
@@ -229,7 +229,7 @@ def read_before(logits: np.ndarray, reading: LineReading, codec: Codec, temperat
     one before) the one whose best alignment, less `DAY_COST` a day before `registered`, is highest, unless
     its reading, at `ORDER_MARGIN`, is higher still (an event registered late)."""
     probs = softmax(logits, temperature)
-    best = (read_as(probs, codec, reading.text)[0] - ORDER_MARGIN, reading.text)
+    best = (alignment_score(probs, codec, reading.text) - ORDER_MARGIN, reading.text)
     for score, day, text in _dates(probs, reading, codec, day_of, within):
         if day <= registered and score - DAY_COST * (registered - day) > best[0]:
             best = (score - DAY_COST * (registered - day), text)
@@ -260,7 +260,7 @@ def read_as_one_date(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
     if not common:
         return list(readings)
     day = max(common, key=lambda d: (sum(texts[d][0] for texts in best_of), d))
-    apart = sum(read_as(p, codec, r.text)[0] for p, r in zip(probs, readings, strict=True))
+    apart = sum(alignment_score(p, codec, r.text) for p, r in zip(probs, readings, strict=True))
     if sum(texts[day][0] for texts in best_of) < apart - ONE_DATE_MARGIN:
         return list(readings)
     return [_as_read(p, codec, r, texts[day][1]) for p, r, texts in zip(probs, readings, best_of, strict=True)]

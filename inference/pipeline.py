@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hotich.inference.decoding import Constraint, Pattern, beam_search, read_as, softmax
+from hotich.inference.decoding import Constraint, Pattern, alignment_score, beam_search, softmax
 from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, page_year
 from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
@@ -284,7 +284,8 @@ class Pipeline:
                 continue
             probs = softmax(kept[i], temperature)
             found = beam_search(probs, codec, self.beam_width, self.family_first, top_k=1)
-            if found and read_as(probs, codec, found[0].text)[0] >= read_as(probs, codec, text)[0] - FAMILY_NAME_MARGIN:
+            if found and (alignment_score(probs, codec, found[0].text)
+                          >= alignment_score(probs, codec, text) - FAMILY_NAME_MARGIN):
                 readings[i] = LineReading(found[0].text, found[0].confidence, found[0].char_confidences)
 
     def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
