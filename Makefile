@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-# Also rebuilt when the compiled decoder's source changes.
-$(STAMP): pyproject.toml inference/_ctc.pyx
+# Also rebuilt when a compiled module's source changes.
+$(STAMP): pyproject.toml inference/_ctc.pyx hotich/_ink_band.pyx
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[train,dev]'

@@ -16,6 +16,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from hotich._ink_band import band
+
 __all__ = ["BACKGROUND", "LineCrop", "ink_band", "pad_lines", "preprocess_line", "read_gray",
            "resize_line", "resized_width", "width_batches"]
 
@@ -39,36 +41,6 @@ def read_gray(path: Path) -> np.ndarray:
     return gray
 
 
-def _flat_runs(ink: np.ndarray, length: int) -> np.ndarray:
-    """The 0/1 `ink` opened by a 1 x `length` row, as cv2.morphologyEx would, from two running sums:
-    OpenCV's opening costs `length` per pixel, a third of the ink band's time on wide lines."""
-    w = ink.shape[1]
-    depth = cv2.CV_16U if length < 2**16 else cv2.CV_32S
-    left = length // 2
-    # an erosion counts what lies beyond the edges as ink, a dilation as paper
-    padded = cv2.copyMakeBorder(ink, 0, 0, left, length - 1 - left, cv2.BORDER_CONSTANT, value=1)
-    sums = cv2.boxFilter(padded, depth, (length, 1), normalize=False, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
-    eroded = (sums[:, :w] == length).astype(np.uint8)
-    return (cv2.boxFilter(eroded, depth, (length, 1), normalize=False, borderType=cv2.BORDER_CONSTANT) > 0).astype(
-        np.uint8)
-
-
-def _rules(ink: np.ndarray) -> np.ndarray:
-    """Ink that belongs to ruling rather than writing: long flat runs (dotted guides and slightly tilted cell
-    borders once thickened and joined) and tall thin ones (cell borders at the ends)."""
-    h, w = ink.shape
-    thick = cv2.dilate(ink, np.ones((3, max(3, h // 8)), np.uint8))
-    flat = _flat_runs(thick, max(2 * h, w // 6))
-    tall = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((max(2, int(0.7 * h)), 1), np.uint8))
-    return (flat | tall).astype(bool)
-
-
-def _ink(darkness: np.ndarray) -> np.ndarray:
-    """0/1: darker than its paper by more than Otsu's threshold, and by at least 20."""
-    otsu, ink = cv2.threshold(darkness, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    return ink if otsu >= 20 else cv2.threshold(darkness, 20, 1, cv2.THRESH_BINARY)[1]
-
-
 BAND_ROWS = 48
 """A line crop at least twice this tall has its ink band found on a copy shrunk by a whole factor to about this
 height: a third of the work on Kalapa's 96 px lines (1.0 against 2.9 ms of CPU), CER within 0.15 point on its
@@ -86,54 +58,13 @@ def ink_band(gray: np.ndarray) -> tuple[int, int]:
     h, w = gray.shape
     scale = h // BAND_ROWS
     if scale < 2 or w < 12 * scale:
-        return _band(gray)
+        return band(np.ascontiguousarray(gray))
     # INTER_AREA keeps faint strokes as lighter pixels rather than dropping them.
     small = cv2.resize(gray, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
-    top, bottom = _band(small)
+    top, bottom = band(small)
     if (top, bottom) == (0, small.shape[0]):
         return 0, h
     return top * scale, min(h, (bottom + 1) * scale)
-
-
-def _band(gray: np.ndarray) -> tuple[int, int]:
-    """`ink_band` at the crop's own scale."""
-    h, w = gray.shape
-    if h < 12 or w < 12:
-        return 0, h
-    size = max(3, (h // 3) | 1)
-    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
-    darkness = cv2.subtract(paper, gray)
-    # Twice: dark cell borders would otherwise set a threshold that faint writing falls under.
-    ink = _ink(darkness)
-    darkness[cv2.dilate(_rules(ink).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0] = 0
-    ink = _ink(darkness)
-    ink[_rules(ink)] = 0
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    stats = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= 3]
-    if len(stats) == 0:
-        return 0, h
-    top, bottom = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_TOP] + stats[:, cv2.CC_STAT_HEIGHT]
-    # each component spreads its area evenly over its rows: a tall stroke does not outweigh a word's body
-    per_row = stats[:, cv2.CC_STAT_AREA] / stats[:, cv2.CC_STAT_HEIGHT]
-    profile = np.zeros(h + 1)
-    np.add.at(profile, top, per_row)
-    np.add.at(profile, bottom, -per_row)
-    window = max(1, h // 10)
-    profile = np.convolve(np.cumsum(profile[:h]), np.ones(window) / window, mode="same")
-    peak = int(profile.argmax())
-    dense = np.flatnonzero(profile < 0.35 * profile[peak])
-    core_top = int(dense[dense < peak].max()) + 1 if (dense < peak).any() else 0
-    core_bottom = int(dense[dense > peak].min()) if (dense > peak).any() else h
-    core = max(core_bottom - core_top, 4)
-    near = (bottom > core_top - 0.9 * core) & (top < core_bottom + 0.5 * core)
-    y0 = max(0, min(int(top[near].min()), core_top - int(0.8 * core)) - 2)
-    y1 = min(h, max(int(bottom[near].max()), core_bottom + core // 2) + 2)
-    if (y0 == 0 or y1 == h) and y1 - y0 < 0.6 * h:
-        return 0, h  # against an edge and short: more likely what is left of a border than writing
-    if y1 - y0 < 0.3 * h:  # a speck, not a line: keep a third of the crop around it
-        middle, half = (y0 + y1) // 2, int(0.15 * h) + 1
-        y0, y1 = max(0, middle - half), min(h, middle + half)
-    return y0, y1
 
 
 def resized_width(h: int, w: int, height: int, max_width: int, stretch: float = 1.0) -> int:
