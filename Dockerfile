@@ -29,7 +29,7 @@ COPY training ./training
 COPY inference ./inference
 COPY server ./server
 COPY evaluation ./evaluation
-# gcc only while installing: it compiles the CTC decoder's loops (inference/_ctc.pyx).
+# gcc only while installing: it compiles the CTC decoder's loops (inference/_ctc.pyx) and the ink band (hotich/_ink_band.pyx).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
     && pip install . \
