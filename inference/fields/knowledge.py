@@ -37,13 +37,13 @@ from .numbers import (
     AGE_PATTERN,
     DOCUMENT_CHARACTERS,
     DOCUMENT_PATTERN,
-    MARRIAGE_AGE,
     NUMBER_CHARACTERS,
     NUMBER_PATTERN,
     TIME_CHARACTERS,
     TIME_PATTERN,
     VOLUME_CHARACTERS,
     VOLUME_PATTERN,
+    YOUNGEST_AGE,
     read_age,
     read_document_number,
     read_number,
@@ -83,7 +83,7 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
     if spec.format == "year":
         return lambda text: read_year(text, latest=latest)
     if spec.format == "age":
-        youngest = MARRIAGE_AGE.get(spec.source, 0)
+        youngest = YOUNGEST_AGE.get(spec.source)
         return lambda text: read_age(text, youngest=youngest)
     year = registered.year if registered else None
     if spec.format == "number":

@@ -73,6 +73,11 @@ def test_a_spouse_younger_than_any_law_allowed_was_misread():
                                                               {"nkt_tuoi": "4"})["nkt_tuoi"])
 
 
+def test_a_parent_read_as_a_child_dropped_a_digit():
+    readings = read_record(get_template("khai_sinh.nd04cp_1961"), {"me_tuoi": "2", "cha_tuoi": "31"})
+    assert _codes(readings["me_tuoi"]) == {"age_below_parent_age"} and not _codes(readings["cha_tuoi"])
+
+
 def test_required_fields_left_empty_are_flagged_and_optional_ones_are_not():
     template = get_template("khai_sinh.nd158_2005")
     readings = read_record(template, {})
