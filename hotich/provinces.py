@@ -13,13 +13,19 @@ import yaml
 
 from hotich.text import nfc
 
-__all__ = ["UNIT_WORDS", "load_provinces", "name_before_2025", "name_in_force", "province_name_in",
+__all__ = ["UNIT_WORDS", "bare_unit_name", "load_provinces", "name_before_2025", "name_in_force", "province_name_in",
            "provinces_named", "split_unit_word"]
 
 UNIT_WORDS = ("thành phố", "thị trấn", "thị xã", "đặc khu", "khu vực", "phường", "huyện", "quận", "tỉnh", "khu", "xã")
 """Words that open an administrative unit's name, longest first so "thị xã" wins over "xã"."""
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader parses ~10x faster when available
+
+
+def bare_unit_name(name: str, unit_type: str) -> str:
+    """A unit's name without the unit word of its type, whatever that word's case ("Việt Yên" from "Thị Xã Việt
+    Yên" of type "Thị xã": vietnamadminunits title-cases a few); the name itself when it does not open with it."""
+    return name[len(unit_type) + 1 :] if name.casefold().startswith(unit_type.casefold() + " ") else name
 
 
 def split_unit_word(name: str) -> tuple[str, str]:

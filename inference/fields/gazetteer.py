@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from hotich.provinces import load_provinces, province_name_in, split_unit_word
+from hotich.provinces import bare_unit_name, load_provinces, province_name_in, split_unit_word
 from hotich.text import nfc
 
 __all__ = ["MAX_EDITS", "MAX_EDITS_IN_DISTRICT", "PROVINCE_YEARS", "Match", "edit_rate", "match_units", "units_near"]
@@ -64,7 +64,8 @@ class Match:
 
 def _lower_unit(name: str, unit_type: str) -> str:
     """"Phường Phúc Xá" -> "phường Phúc Xá": import columns write unit words in lower case."""
-    return unit_type.lower() + name[len(unit_type):] if name.startswith(unit_type + " ") else name
+    bare = bare_unit_name(name, unit_type)
+    return f"{unit_type.lower()} {bare}" if bare != name else name
 
 
 def _variants(names: Sequence[str], south: bool) -> tuple[str, ...]:

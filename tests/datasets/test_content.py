@@ -337,3 +337,12 @@ def test_current_structure_is_filled() -> None:
     rng = np.random.default_rng(8)
     books = [sample_book("khai_sinh", "tt04_2020", 2021, rng) for _ in range(50)]
     assert all(b.office.current and b.office.current.split(", ")[-1].startswith(("tỉnh", "thành phố")) for b in books)
+
+
+
+def test_unit_words_are_known_whatever_their_case():
+    # vietnamadminunits spells a few "Thị Xã Việt Yên": pages must say "thị xã Việt Yên", not the word twice
+    from hotich.datasets.synth.content.admin import units
+
+    districts = {(u.district_type, u.district) for u in units() if u.province_key == "tinhbacgiang"}
+    assert ("Thị xã", "Việt Yên") in districts and not any(d.startswith("Thị Xã") for _, d in districts)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from hotich.provinces import bare_unit_name
+
 
 @dataclass(frozen=True, slots=True)
 class Unit:
@@ -23,10 +25,6 @@ class Unit:
     ward_type: str  # "Xã", "Phường", "Thị trấn"
     ward: str  # "An Nhơn", "3"
     current: str | None  # "xã Đạ Tẻh, tỉnh Lâm Đồng" in the 34-province structure
-
-
-def _strip_type(name: str, unit_type: str) -> str:
-    return name[len(unit_type) + 1 :] if name.startswith(unit_type + " ") else name
 
 
 @functools.cache
@@ -63,9 +61,9 @@ def units() -> tuple[Unit, ...]:
                 province_key=r["provinceKey"],
                 province_code=r["provinceCode"],
                 district_type=r["districtType"],
-                district=_strip_type(r["district"], r["districtType"]),
+                district=bare_unit_name(r["district"], r["districtType"]),
                 ward_type=r["wardType"],
-                ward=_strip_type(r["ward"], r["wardType"]),
+                ward=bare_unit_name(r["ward"], r["wardType"]),
                 current=new_names.get(new) if new else None,
             )
         )
