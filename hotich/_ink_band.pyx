@@ -157,12 +157,11 @@ cdef void _rules(const u8* ink, u8* rules, Py_ssize_t h, Py_ssize_t w, u8* a, u8
         rules[i] = rules[i] | b[i]
 
 
-cdef void _ruled_ink(const u8* gray, u8* ink, Py_ssize_t h, Py_ssize_t w, u8* darkness, u8* a, u8* b,
-                     u8* c) noexcept nogil:
+cdef void _ruled_ink(const u8* gray, u8* ink, Py_ssize_t h, Py_ssize_t w, u8* darkness, u8* a, u8* b, u8* c,
+                     int* counts) noexcept nogil:
     """The writing's ink: darker than the paper around it, the ruling's ink taken out.
-    `darkness`, `a`, `b`, `c`: h x w scratch."""
+    `darkness`, `a`, `b`, `c`: h x w scratch; `counts`: max(h, w)."""
     cdef Py_ssize_t size = h * w, i, r = max(3, (h // 3) | 1)
-    cdef int* counts = <int*> malloc(max(h, w) * sizeof(int))
     # the paper: the lightest value in an r x r square around each pixel
     _rows_max(gray, c, h, w, r)
     _columns_max(c, darkness, h, w, r)
@@ -179,7 +178,6 @@ cdef void _ruled_ink(const u8* gray, u8* ink, Py_ssize_t h, Py_ssize_t w, u8* da
     _rules(ink, c, h, w, a, b, counts)
     for i in range(size):
         ink[i] = ink[i] & (c[i] ^ 1)
-    free(counts)
 
 
 cdef Py_ssize_t _root(Py_ssize_t* parent, Py_ssize_t i) noexcept nogil:
@@ -202,9 +200,9 @@ cdef int _by_first(const void* p, const void* q) noexcept nogil:
 
 
 cdef Py_ssize_t _components(const u8* ink, Py_ssize_t h, Py_ssize_t w, Py_ssize_t* labels, Py_ssize_t* parent,
-                            Component* found) noexcept nogil:
+                            Py_ssize_t* index, Component* found) noexcept nogil:
     """The 8-connected components of 0/1 `ink` into `found`, in the order cv2.connectedComponentsWithStats
-    numbers them; returns how many. `labels`: h x w scratch; `parent`, `found`: h x w + 1."""
+    numbers them; returns how many. `labels`: h x w scratch; `parent`, `index`, `found`: h x w + 1."""
     cdef Py_ssize_t y, x, i, j, n = 0, label, other, root, k, blocks = (w + 1) // 2
     for y in range(h):
         for x in range(w):
@@ -240,7 +238,6 @@ cdef Py_ssize_t _components(const u8* ink, Py_ssize_t h, Py_ssize_t w, Py_ssize_
             labels[i] = label
     # each provisional label's component: its root's slot, filled in the order roots are met
     cdef Py_ssize_t count = 0
-    cdef Py_ssize_t* index = <Py_ssize_t*> malloc((n + 1) * sizeof(Py_ssize_t))
     for i in range(n + 1):
         index[i] = -1
     for y in range(h):
@@ -262,32 +259,62 @@ cdef Py_ssize_t _components(const u8* ink, Py_ssize_t h, Py_ssize_t w, Py_ssize_
             found[k].bottom = y + 1
             if (y // 2) * blocks + x // 2 < found[k].first:
                 found[k].first = (y // 2) * blocks + x // 2
-    free(index)
     qsort(found, count, sizeof(Component), _by_first)
     return count
 
 
-cdef void _band(const u8* gray, Py_ssize_t h, Py_ssize_t w, Py_ssize_t* y0, Py_ssize_t* y1) noexcept nogil:
+cdef struct Scratch:
+    u8* bytes           # 5 h w: the ink, then `_ruled_ink`'s four images
+    int* counts         # max(h, w): `_columns`' running counts
+    Py_ssize_t* labels  # 2 h w + 1: `_components`' labels, then its parents
+    Py_ssize_t* index   # h w + 1: each root's component
+    Component* found    # h w + 1
+    double* profile     # 2 h + 1: the band's row profile, then its smoothed copy
+
+
+cdef void _release(Scratch* s) noexcept nogil:
+    free(s.bytes)
+    free(s.counts)
+    free(s.labels)
+    free(s.index)
+    free(s.found)
+    free(s.profile)
+
+
+cdef int _allocate(Scratch* s, Py_ssize_t h, Py_ssize_t w) except -1:
+    """Every buffer the band of an h x w crop takes, or MemoryError (nothing left allocated)."""
+    cdef Py_ssize_t size = h * w
+    s.bytes = <u8*> malloc(5 * size)
+    s.counts = <int*> malloc(max(h, w) * sizeof(int))
+    s.labels = <Py_ssize_t*> malloc((2 * size + 1) * sizeof(Py_ssize_t))
+    s.index = <Py_ssize_t*> malloc((size + 1) * sizeof(Py_ssize_t))
+    s.found = <Component*> malloc((size + 1) * sizeof(Component))
+    s.profile = <double*> malloc((2 * h + 1) * sizeof(double))
+    if not (s.bytes and s.counts and s.labels and s.index and s.found and s.profile):
+        _release(s)
+        raise MemoryError(f"no memory to band a {h} x {w} line crop")
+    return 0
+
+
+cdef void _band(const u8* gray, Py_ssize_t h, Py_ssize_t w, Scratch* s, Py_ssize_t* y0,
+                Py_ssize_t* y1) noexcept nogil:
     """The band (`line_image.ink_band`): the core is the densest run of rows (where the letters' bodies are);
     every ink component reaching into it or close above or below it (tone marks, dots, descenders) widens the
     band, ruling does not; the band keeps a margin of the core's height above and half of it below, as marks
     sit high."""
     cdef Py_ssize_t size = h * w, i, n, kept = 0, peak, core_top, core_bottom, core, window, left, lo, hi, j
     cdef Py_ssize_t top, bottom, middle, half
-    cdef u8* bytes_ = <u8*> malloc(5 * size)
-    cdef Py_ssize_t* labels = <Py_ssize_t*> malloc((2 * size + 1) * sizeof(Py_ssize_t))
-    cdef Component* found = <Component*> malloc((size + 1) * sizeof(Component))
-    cdef double* profile = <double*> malloc((2 * h + 1) * sizeof(double))
+    cdef u8* ink = s.bytes
+    cdef Component* found = s.found
+    cdef double* profile = s.profile
     cdef double* smooth = profile + h + 1
     cdef double floor_
-    cdef u8* ink = bytes_
-    _ruled_ink(gray, ink, h, w, bytes_ + size, bytes_ + 2 * size, bytes_ + 3 * size, bytes_ + 4 * size)
-    n = _components(ink, h, w, labels, labels + size, found)
+    _ruled_ink(gray, ink, h, w, ink + size, ink + 2 * size, ink + 3 * size, ink + 4 * size, s.counts)
+    n = _components(ink, h, w, s.labels, s.labels + size, s.index, found)
     y0[0], y1[0] = 0, h
     # each component spreads its area evenly over its rows: a tall stroke does not outweigh a word's body
     for i in range(h + 1):
         profile[i] = 0.0
-    top, bottom = h, 0
     for i in range(n):
         if found[i].area < 3:
             continue
@@ -336,20 +363,19 @@ cdef void _band(const u8* gray, Py_ssize_t h, Py_ssize_t w, Py_ssize_t* y0, Py_s
         elif y1[0] - y0[0] < 0.3 * h:  # a speck, not a line: keep a third of the crop around it
             middle, half = (y0[0] + y1[0]) // 2, <Py_ssize_t> (0.15 * h) + 1
             y0[0], y1[0] = max(0, middle - half), min(h, middle + half)
-    free(bytes_)
-    free(labels)
-    free(found)
-    free(profile)
 
 
 def band(const u8[:, ::1] gray) -> tuple[int, int]:
     """(top, bottom) rows of the writing in a 2-D uint8 crop; (0, height) when there is none or the crop is under
     12 x 12."""
     cdef Py_ssize_t h = gray.shape[0], w = gray.shape[1], y0, y1
+    cdef Scratch s
     if h < 12 or w < 12:
         return 0, int(h)
+    _allocate(&s, h, w)
     with nogil:
-        _band(&gray[0, 0], h, w, &y0, &y1)
+        _band(&gray[0, 0], h, w, &s, &y0, &y1)
+        _release(&s)
     return int(y0), int(y1)
 
 
@@ -358,22 +384,24 @@ def ruled_ink(const u8[:, ::1] gray):
     cdef Py_ssize_t h = gray.shape[0], w = gray.shape[1], size = h * w
     out = np.empty((h, w), np.uint8)
     cdef u8[:, ::1] view = out
-    cdef u8* scratch = <u8*> malloc(4 * size)
+    cdef Scratch s
+    _allocate(&s, h, w)
     with nogil:
-        _ruled_ink(&gray[0, 0], &view[0, 0], h, w, scratch, scratch + size, scratch + 2 * size, scratch + 3 * size)
-    free(scratch)
+        _ruled_ink(&gray[0, 0], &view[0, 0], h, w, s.bytes, s.bytes + size, s.bytes + 2 * size, s.bytes + 3 * size,
+                   s.counts)
+        _release(&s)
     return out
 
 
 def components(const u8[:, ::1] ink):
     """(area, top, height) of each 8-connected component of 0/1 `ink`, in OpenCV's order, as an (n, 3) array."""
     cdef Py_ssize_t h = ink.shape[0], w = ink.shape[1], size = h * w, n, i
-    cdef Py_ssize_t* labels = <Py_ssize_t*> malloc((2 * size + 1) * sizeof(Py_ssize_t))
-    cdef Component* found = <Component*> malloc((size + 1) * sizeof(Component))
-    with nogil:
-        n = _components(&ink[0, 0], h, w, labels, labels + size, found)
-    out = np.array([(found[i].area, found[i].top, found[i].bottom - found[i].top) for i in range(n)],
-                   np.int64).reshape(n, 3)
-    free(labels)
-    free(found)
-    return out
+    cdef Scratch s
+    _allocate(&s, h, w)
+    try:
+        with nogil:
+            n = _components(&ink[0, 0], h, w, s.labels, s.labels + size, s.index, s.found)
+        return np.array([(s.found[i].area, s.found[i].top, s.found[i].bottom - s.found[i].top) for i in range(n)],
+                        np.int64).reshape(n, 3)
+    finally:
+        _release(&s)

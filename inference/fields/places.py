@@ -39,7 +39,6 @@ for "tỉnh")."""
 _ABBREVIATED = regex.compile(r"(?i)(tp|tt|tx|p|h|q|t|x)\s*\.\s*(\S.*)")
 _NAMED_UNITS = "thành phố|thị trấn|thị xã|phường|huyện|quận|tỉnh|xã"
 """The unit words that open the commune, district and province parts a place is matched by."""
-_UNIT_WORD = regex.compile(rf"(?i)(?<!\w)(?:{_NAMED_UNITS})(?!\w)")
 _COMMUNE_WORD = regex.compile(r"(?i)(?<!\w)(?:thị trấn|phường|xã)(?!\w)")
 _NUMBERED_UNIT = regex.compile(r"(?i)(?<!\w)(?:phường|quận|khu vực)\s+\d+")
 _RUN_ON = regex.compile(rf"(?i)(?<!\bthị)\s+(?=(?:{_NAMED_UNITS}) )")

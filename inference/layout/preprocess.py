@@ -302,7 +302,7 @@ class _Correction:
         self.k = k = min(1.0, _ANALYSIS_SIDE / max(fh, fw))
         small = cv2.resize(full, None, fx=k, fy=k, interpolation=cv2.INTER_AREA) if k < 1.0 else full
         self.small = small if small.ndim == 3 else cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
-        self.small_gray = cv2.cvtColor(self.small, cv2.COLOR_BGR2GRAY)
+        self.small_gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         self.to_small = _scale_matrix(k)
         self.from_small = np.linalg.inv(self.to_small)
         self.m = np.eye(3)
