@@ -63,15 +63,15 @@ def score_page(result: PageResult, truth: PageResult) -> list[tuple[Outcome, boo
         for field in record.fields:
             got = read.pop((record.index, field.key), None)
             if got is None:
-                scored.append((Outcome(routing_class(specs[field.key]), 0.0, True, False), False))
+                scored.append((Outcome(routing_class(specs[field.key]), 0.0, True, False, truth.page_id), False))
             else:
                 flagged = any(i.code not in INFORMATIONAL for i in got.issues)
                 scored.append((Outcome(routing_class(specs[field.key], not got.text), got.confidence, flagged,
-                                       got.value == field.value), not got.needs_review))
+                                       got.value == field.value, truth.page_id), not got.needs_review))
     for got in read.values():
         if got.value is not None:
             scored.append((Outcome(routing_class(specs[got.key]) if got.key in specs else "text", got.confidence,
-                                   False, False), not got.needs_review))
+                                   False, False, truth.page_id), not got.needs_review))
     return scored
 
 

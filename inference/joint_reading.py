@@ -25,7 +25,7 @@ from hotich.text import edit_distance
 
 __all__ = ["CUT_SLACK", "DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "PLACE_MARGIN", "SAME_TEXT",
            "SEQUENCE_MARGIN", "read_across_lines", "read_as_one_date", "read_as_one_of", "read_before",
-           "read_in_order", "read_in_sequence", "read_jointly"]
+           "read_in_order", "read_in_sequence", "read_jointly", "reading_share"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
@@ -303,6 +303,21 @@ def read_as_one_of(logits: Sequence[np.ndarray], readings: Sequence[LineReading]
         return list(readings)
     cut = _cut(probs, codec, best.split(" "), [len(r.text.split()) for r in readings])
     return [_as_read(p, codec, r, t) for p, r, t in zip(probs, readings, cut, strict=True)]
+
+
+def reading_share(logits: Sequence[np.ndarray], codec: Codec, temperature: float, text: str,
+                  rivals: Sequence[str]) -> float:
+    """The share of `text` in what the frames of a value's lines, one after the other, give it and its `rivals`
+    (what else the value may be): 1.0 with no rivals, about 0.5 when one fits the frames as well."""
+    if not rivals or not text:
+        return 1.0
+    joined = _one_after_another([softmax(x, temperature) for x in logits], codec)
+    scores = np.array([alignment_score(joined, codec, t) for t in (text, *rivals)])
+    fits = np.isfinite(scores)
+    if not fits[0]:
+        return 0.0 if fits.any() else 1.0
+    weights = np.exp(scores[fits] - scores[fits].max())
+    return float(weights[0] / weights.sum())
 
 
 CUT_SLACK = 2

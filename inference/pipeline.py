@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,7 +35,7 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.fields.places import place_candidates
+from hotich.inference.fields.places import place_candidates, place_rivals
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
@@ -44,6 +44,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    reading_share,
 )
 from hotich.inference.language_prior import LanguagePrior
 from hotich.inference.layout.pipeline import LayoutDetector, PageLayout
@@ -182,11 +183,11 @@ class Pipeline:
         self._events_before_registration(template, lines, readings, kept)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
-        self._places_in_units(lines, readings, kept)
+        place_shares = self._places_in_units(lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
-        records = self._records(template, lines, readings, found)
+        records = self._records(template, lines, readings, found, place_shares)
         timings["fields"] = (time.perf_counter() - tick) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         confidence = dict(layout.identification.top3).get(layout.template_id, 0.0)
@@ -395,23 +396,30 @@ class Pipeline:
             for i, reading in zip(indices, one, strict=True):
                 readings[i] = reading
 
-    def _places_in_units(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]) -> None:
+    def _places_in_units(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]
+                         ) -> dict[Hashable, float]:
         """Each place that does not name a unit as read, read as the unit its frames find likeliest among those
-        its district and province as read hold, or its commune's name is near (`read_as_one_of`)."""
+        its district and province as read hold, or its commune's name is near (`read_as_one_of`). Returns each
+        place's share against its nearest rival units (`reading_share`) by (record, field key)."""
+        codec, temperature = self.recognizer.codec, self.recognizer.temperature
         cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.placed else None)
-        for indices in cells.values():
+        shares = {}
+        for cell, indices in cells.items():
+            logits = [kept[i] for i in indices]
             texts = place_candidates(" ".join(readings[i].text for i in indices if readings[i].text))
-            read = read_as_one_of([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
-                                  self.recognizer.temperature, texts)
+            read = read_as_one_of(logits, [readings[i] for i in indices], codec, temperature, texts)
             for i, reading in zip(indices, read, strict=True):
                 readings[i] = reading
+            place = " ".join(r.text for r in read if r.text)
+            shares[cell] = reading_share(logits, codec, temperature, place, place_rivals(place))
+        return shares
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
         return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,
                             constraints=[constraint] * len(logits), alternatives=self.alternatives)
 
     def _records(self, template: Template, lines: list[_Line], readings: list[LineReading],
-                 line_issues: dict[int, FieldIssue]) -> list[RecordResult]:
+                 line_issues: dict[int, FieldIssue], place_shares: Mapping[Hashable, float]) -> list[RecordResult]:
         specs = {spec.key: spec for spec in template.fields}
         by_field: dict[tuple[int, str], list[tuple[_Line, LineReading]]] = {}
         noted: dict[tuple[int, str], list[FieldIssue]] = {}
@@ -432,7 +440,8 @@ class Pipeline:
                 value = values[key]
                 issues = [*value.issues, *noted.get((index, key), [])]
                 confidence = field_confidence(lines_right[key], [field_confidence(lines_right[k])
-                                                                 for k in value.agrees_with])
+                                                                 for k in value.agrees_with],
+                                              place_shares.get((index, key), 1.0))
                 alternatives = [Alternative(text=h.text, confidence=h.confidence) for h in parts[0][1].alternatives
                                 ] if len(parts) == 1 else []
                 polygon = [(float(x), float(y)) for x, y in region.polygon]

@@ -139,19 +139,23 @@ def _match_units(parts: tuple[str, ...], year: int | None) -> Match | None:
     return Match(ranked[0][0], ranked[0][1], ranked[0][0] in uncertain)
 
 
-def units_near(parts: Sequence[str], *, year: int | None = None) -> list[tuple[str, ...]]:
+def units_near(parts: Sequence[str], *, year: int | None = None, whole_districts: bool = True
+               ) -> list[tuple[str, ...]]:
     """Every unit a place read as `parts` (commune, district and perhaps province, unit words written out) may
-    be, nearest first: those `match_units` weighs, and every commune of the districts read within `MAX_EDITS`
-    (in the province read), however far its own name was misread ("xã Quỳnh Hạnh, huyện Quỳnh Phụ" may be any
-    of Quỳnh Phụ's 38 communes). For a page's frames to choose among (`joint_reading.read_as_one_of`)."""
+    be, nearest first: those `match_units` weighs, and, when `whole_districts`, every commune of the districts
+    read within `MAX_EDITS` (in the province read), however far its own name was misread ("xã Quỳnh Hạnh, huyện
+    Quỳnh Phụ" may be any of Quỳnh Phụ's 38 communes). For a page's frames to choose among
+    (`joint_reading.read_as_one_of`), or to be weighed against (`places.place_rivals`)."""
     if len(parts) not in (2, 3):
         return []
     read = tuple(parts)
-    district_limit = int(MAX_EDITS * len(_key(read[1])))
-    districts = _districts()
-    found = process.extract(_key(read[1]), list(districts), scorer=Levenshtein.distance, limit=None,
-                            score_cutoff=district_limit)
-    in_districts = tuple(dict.fromkeys(c for name, _, _ in found for c in districts[name]))
+    in_districts: tuple[_Commune, ...] = ()
+    if whole_districts:
+        district_limit = int(MAX_EDITS * len(_key(read[1])))
+        districts = _districts()
+        found = process.extract(_key(read[1]), list(districts), scorer=Levenshtein.distance, limit=None,
+                                score_cutoff=district_limit)
+        in_districts = tuple(dict.fromkeys(c for name, _, _ in found for c in districts[name]))
     scored, _ = _scored(read, year, (*_commune_neighbours(_key(read[0])), *in_districts), relaxed=True)
     return [key for key, _ in sorted(scored.items(), key=lambda kv: kv[1])]
 

@@ -41,6 +41,8 @@ ISSUES: dict[str, str] = {
     "place_numbered": "a ward or district named by a number: every number is a unit, so a misread digit is not caught",
     "place_not_found": "no administrative unit of that name was found, or the place names none (a misreading, or a "
                        "name older than the lists)",
+    "place_malformed": "the place is not a commune, district and province in that order (a unit word alone, twice, "
+                       "out of order or abbreviated inside a part): a misread unit word or a comma lost",
     "place_ambiguous": "the old province name spans several of today's provinces and the place does not say which",
     "fields_disagree": "two fields that record the same fact (a date in digits and in words) differ",
     "date_after_registration": "an event dated after the day it was registered",

@@ -22,7 +22,8 @@ from hotich.text import nfc
 from .gazetteer import MAX_EDITS, Match, edit_rate, match_units, units_near
 from .issues import Reading, issue
 
-__all__ = ["FACILITY_KINDS", "PLACE_CANDIDATES", "current_unit", "current_units", "place_candidates", "read_place"]
+__all__ = ["FACILITY_KINDS", "PLACE_CANDIDATES", "PLACE_RIVALS", "current_unit", "current_units", "place_candidates",
+           "place_rivals", "read_place"]
 
 _ABBREVIATIONS = {"tp": "thành phố", "tt": "thị trấn", "tx": "thị xã", "p": "phường", "h": "huyện", "q": "quận",
                   "t": "tỉnh", "x": "xã"}  # fmt: skip
@@ -33,6 +34,10 @@ PLACE_CANDIDATES = 16
 """Units a place that names none as read is read again as, the nearest (by the edits `gazetteer.units_near`
 counts): each costs an alignment of the place's frames (~0.1 ms on 12 test pages, profiled). On 60 validation
 pages 16 read 79.3% of the places right, every one of the district's communes 79.5%, 8 78.7%."""
+PLACE_RIVALS = 4
+"""Units nearest a place as read that its frames are weighed against for its confidence (`place_rivals`): on 800
+validation pages 2, 4 and 8 ranked the places alike, 1 missed the nearest confusions ("Phước Ninh" for
+"Phước Minh")."""
 _UNIT_WORD_EDITS = 0.5
 """A word this near a unit word (edits a character, `gazetteer.edit_rate`) may be one misread ("Vinh", "Linh"
 for "tỉnh")."""
@@ -42,6 +47,10 @@ _NAMED_UNITS = "thành phố|thị trấn|thị xã|phường|huyện|quận|t�
 _COMMUNE_WORD = regex.compile(r"(?i)(?<!\w)(?:thị trấn|phường|xã)(?!\w)")
 _NUMBERED_UNIT = regex.compile(r"(?i)(?<!\w)(?:phường|quận|khu vực)\s+\d+")
 _RUN_ON = regex.compile(rf"(?i)(?<!\bthị)\s+(?=(?:{_NAMED_UNITS}) )")
+_LEVELS = {"xã": 0, "phường": 0, "thị trấn": 0, "đặc khu": 0, "huyện": 1, "quận": 1, "thị xã": 1, "tỉnh": 2}
+"""Commune, district and province, by unit word; "thành phố" is a province when it comes last, else a district.
+"khu" and "khu vực" name units of several levels over the decades and are not placed."""
+_ABBREVIATION_LEFT = regex.compile(r"(?i)(?<!\w)(?:tp|tt|tx|p|h|q|t|x)\s*\.")
 
 
 def _part(part: str) -> tuple[str, bool]:
@@ -112,15 +121,50 @@ def read_place(text: str, *, year: int | None = None, short: bool = False) -> Re
     units = current_units(value) if names_province else []
     # A place that names units none of which could be found or matched, a commune that was not, or no unit at
     # all is not one a clerk may skip: on 400 validation pages, the 23 places read with no unit word and matched
-    # to none ("1", "Kim La M": a misread cell) were all wrong, one of them at confidence 0.95.
-    unverified = not units or (_COMMUNE_WORD.search(value) and all(", " not in u for u in units))
-    if matched is None and unverified:
+    # to none ("1", "Kim La M": a misread cell) were all wrong, one of them at confidence 0.95. Nor is one that
+    # names no commune but has words in its place that are no health facility ("4 Lộc Lập, huyện Phú Lộc").
+    names_commune = _COMMUNE_WORD.search(value)
+    unverified = not units or (names_commune and all(", " not in u for u in units))
+    if matched is None and (unverified or (not names_commune and _unplaced_words(read))):
         issues.append(issue("place_not_found", value))
+    if malformed := _malformed([p for p, _ in read]):
+        issues.append(issue("place_malformed", malformed))
     if numbered := _NUMBERED_UNIT.search(value):
         issues.append(issue("place_numbered", numbered[0]))
     if len(units) > 1:
         issues.append(issue("place_ambiguous", " or ".join(units)))
     return Reading(value, tuple(issues), units[0] if len(units) == 1 else None)
+
+
+def _unplaced_words(read: list[tuple[str, bool]]) -> bool:
+    """Does the place hold a part that is neither a unit nor a health facility?"""
+    return any(not (split_unit_word(p.lower())[0] or p.startswith(FACILITY_KINDS)) for p, _ in read)
+
+
+def _malformed(parts: list[str]) -> str | None:
+    """What keeps `parts` (unit words written out) from being what a place is: words (a facility, a hamlet),
+    then at most one commune, district and province, in that order; None when nothing does. A unit word alone,
+    a unit after another of its level or a higher one, words after a unit and an abbreviation left inside a
+    part are what a misread unit word or a comma lost at a line break leave ("phường Tĩnh Biên, thị xã, tỉnh
+    Biên", "xã Xuân Dương H. Thanh Chương"); on 800 validation pages, 214 places and no right one."""
+    placed: list[int] = []
+    for i, part in enumerate(parts):
+        if part.lower() in UNIT_WORDS:
+            return f"a unit word with no name: {part!r}"
+        word, _ = split_unit_word(part.lower())
+        if not word:
+            if placed:
+                return f"words after a unit: {part!r}"
+            continue
+        level = (2 if i == len(parts) - 1 else 1) if word == "thành phố" else _LEVELS.get(word)
+        if level is None:
+            continue
+        if placed and level <= placed[-1]:
+            return f"a unit out of order: {part!r}"
+        placed.append(level)
+    if found := _ABBREVIATION_LEFT.search(", ".join(parts)):
+        return f"an abbreviation left: {found[0]!r}"
+    return None
 
 
 def place_candidates(text: str) -> list[str]:
@@ -129,32 +173,41 @@ def place_candidates(text: str) -> list[str]:
     words, case, commas as read); none when it names a unit as read. When it names no commune and district
     to look up, a word read near a unit word ("huyện Châu Thành Vinh Tây Ninh": tỉnh, its comma lost at a
     line break) is taken as that unit word."""
-    found = _candidates(text)
+    found = _candidates(text, PLACE_CANDIDATES)
     if found is None:
         return []  # read as a unit that is: the frames chose it
     for restored in [] if found else _unit_word_restored(text):
-        found += _candidates(restored) or []
+        found += _candidates(restored, PLACE_CANDIDATES) or []
     return list(itertools.islice(dict.fromkeys(found), PLACE_CANDIDATES))
 
 
-def _candidates(text: str) -> list[str] | None:
-    """`place_candidates` of `text` as it splits; None when it names a unit as read."""
+def _candidates(text: str, limit: int, named_too: bool = False) -> list[str] | None:
+    """The `limit` nearest units of `text` as it splits, written as it was written, itself left out; None when it
+    names a unit as read, unless `named_too` (then only units whose commune's name is near are looked at)."""
     read = [_part(p)[0] for p in _split(text)]
     for k in (3, 2):
         if len(read) < k or not all(split_unit_word(p)[0] for p in read[-k:]):
             continue
-        if (exact := match_units(read[-k:])) is not None and exact.edits == 0:
+        if not named_too and (exact := match_units(read[-k:])) is not None and exact.edits == 0:
             return None
         names = [_unit_name(p) for p in read[-k:]]
         found: list[str] = []
-        for unit in units_near(read[-k:]):  # nearest first: the first PLACE_CANDIDATES texts are enough
+        # Nearest first: the first `limit` texts are enough.
+        for unit in units_near(read[-k:], whole_districts=not named_too):
             renamed = _renamed(text, names, [_unit_name(n) for n in unit[:k]])
             if renamed and renamed != text and renamed not in found:
                 found.append(renamed)
-                if len(found) == PLACE_CANDIDATES:
+                if len(found) == limit:
                     break
         return found
     return []
+
+
+@functools.lru_cache(maxsize=4096)  # a page's and a book's places repeat
+def place_rivals(text: str, n: int = PLACE_RIVALS) -> tuple[str, ...]:
+    """The `n` units nearest a place as read, other than the one it names, written as it was written: what
+    the frames that read it might say instead ("xã Phước Minh" for "xã Phước Ninh", in the same district)."""
+    return tuple(_candidates(text, n, named_too=True) or ())
 
 
 _ONE_WORD_UNITS = ("tỉnh", "huyện", "quận", "phường", "xã")
@@ -228,7 +281,11 @@ def _is_commune(part: str) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _lookup(units: str) -> str | None:
     try:
-        if parse_address(units, mode=ParseMode.LEGACY, keep_street=True, level=3).street:
+        parsed = parse_address(units, mode=ParseMode.LEGACY, keep_street=True, level=3)
+        # The parser finds a commune's name anywhere in its part: "xã Ngọc Thanh Hành phố Phúc Yên" (a comma lost,
+        # "thành phố" misread) is not xã Ngọc Thanh.
+        commune = next((_unit_name(p) for p in units.split(", ") if _is_commune(p)), None)
+        if parsed.street or (commune and parsed.short_ward and commune.casefold() != parsed.short_ward.casefold()):
             return None
         found = convert_address(units)
     except (ValueError, KeyError, IndexError):  # the lists' parser gives up on some texts

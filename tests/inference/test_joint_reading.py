@@ -16,7 +16,7 @@ from hotich.inference.fields.dates import (
     read_date,
     read_date_words,
 )
-from hotich.inference.fields.places import place_candidates
+from hotich.inference.fields.places import place_candidates, place_rivals
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
@@ -25,6 +25,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    reading_share,
 )
 from hotich.inference.recognizer import decode_lines
 from hotich.models.codec import Codec
@@ -198,3 +199,15 @@ def test_a_place_read_as_a_text_shorter_than_where_its_reading_broke_is_still_cu
     long_reading[0] = dataclasses.replace(long_reading[0], text="xã Quỳnh Minh thôn Ba Làng An Xá Đông,")
     read = read_as_one_of(logits, long_reading, CODEC, 1.0, [place])
     assert [r.text for r in read] == [place, ""]
+
+
+def test_a_place_its_frames_fit_as_well_as_a_neighbouring_commune_keeps_half_its_confidence():
+    place = "xã Phước Ninh, huyện Thuận Nam, tỉnh Ninh Thuận"
+    rivals = place_rivals(place)
+    assert "xã Phước Minh, huyện Thuận Nam, tỉnh Ninh Thuận" in rivals and place not in rivals
+    sure = [_frames(place, {})]
+    torn = [_frames(place, {9: {"N": 0.5, "M": 0.5}})]  # the N of Ninh as likely an M
+    assert reading_share(sure, CODEC, 1.0, place, rivals) > 0.99
+    assert 0.45 < reading_share(torn, CODEC, 1.0, place, rivals) < 0.55
+    assert reading_share(torn, CODEC, 1.0, place, ()) == 1.0
+    assert reading_share(sure, CODEC, 1.0, place * 3, rivals) == 0.0  # more letters than the frames hold

@@ -134,6 +134,12 @@ def test_the_first_number_of_a_page_is_checked_against_the_next():
     # No unit at all: what a misread cell gives, never a place a clerk may skip.
     ("1", "1", {"place_not_found"}),
     ("Kim La M", "Kim La M", {"place_not_found"}),
+    # A commune the lists' parser finds inside a longer part is not that commune ("thành phố" misread, the
+    # comma lost); words that are no unit nor health facility where the commune should be are no commune.
+    ("xã Ngọc Thanh Hành phố Phúc Yên, tỉnh Vĩnh Phúc", "xã Ngọc Thanh Hành phố Phúc Yên, tỉnh Vĩnh Phúc",
+     {"place_not_found"}),
+    ("4 Lộc Lập, huyện Phú Lộc, tỉnh Thừa Thiên Huế", "4 Lộc Lập, huyện Phú Lộc, tỉnh Thừa Thiên Huế",
+     {"place_not_found"}),
 ])  # fmt: skip
 def test_places(text, value, codes):
     reading = read_place(text)
@@ -237,3 +243,26 @@ def test_a_unit_word_misread_where_a_line_broke_is_taken_as_the_unit_word_it_is_
     assert "xã Đồng Khởi, huyện Châu Thành Tỉnh Tây Ninh" in candidates
     assert read_place("xã Đồng Khởi, huyện Châu Thành Tỉnh Tây Ninh").value == (
         "xã Đồng Khởi, huyện Châu Thành, tỉnh Tây Ninh")
+
+
+@pytest.mark.parametrize("text", [
+    "phường Tĩnh Biên, thị xã, tỉnh Biên, tỉnh An Giang",  # a unit word alone
+    "phường Phước Long, T. Nha Trang, T. Phú Khánh",  # TP. misread as T.: two provinces
+    "H. Văn Long, TP. Phú Thọ, T. Vĩnh Phúc",  # X. misread as H.: two districts
+    "xã Xuân Dương H. Thanh Chương, tỉnh Nghệ An",  # a comma lost: an abbreviation inside a part
+    "xã Hòa Phú, huyện Long Hồ, Bảo Tân",  # words after the units
+])  # fmt: skip
+def test_a_place_that_is_not_a_commune_district_and_province_in_order_is_malformed(text):
+    assert "place_malformed" in _codes(read_place(text, year=2000))
+
+
+@pytest.mark.parametrize("text", [
+    "Trạm y tế xã An Nhơn, xã An Nhơn, huyện Đạ Tẻh, tỉnh Lâm Đồng",
+    "thôn 3, xã Diên Hồng, huyện Kim Động, tỉnh Hải Hưng",
+    "phường 3, quận 1, thành phố Hồ Chí Minh",
+    "xã Minh Đức, thị xã Việt Yên, tỉnh Bắc Giang",
+    "phường Vĩnh Hòa, thành phố Nha Trang, tỉnh Khánh Hòa",
+    "thành phố Hà Nội",
+])  # fmt: skip
+def test_places_as_registers_write_them_are_not_malformed(text):
+    assert "place_malformed" not in _codes(read_place(text, year=2000))
