@@ -35,7 +35,7 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
-from hotich.inference.fields.places import place_candidates, place_rivals
+from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
@@ -44,6 +44,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    read_places_together,
     reading_share,
 )
 from hotich.inference.language_prior import LanguagePrior
@@ -399,19 +400,26 @@ class Pipeline:
     def _places_in_units(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]
                          ) -> dict[Hashable, float]:
         """Each place that does not name a unit as read, read as the unit its frames find likeliest among those
-        its district and province as read hold, or its commune's name is near (`read_as_one_of`). Returns each
-        place's share against its nearest rival units (`reading_share`) by (record, field key)."""
+        its district and province as read hold, or its commune's name is near (`read_as_one_of`); then the
+        page's places read near one another, together (`read_places_together`). Returns each place's share
+        against its nearest rival units (`reading_share`) by (record, field key)."""
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.placed else None)
-        shares = {}
-        for cell, indices in cells.items():
-            logits = [kept[i] for i in indices]
+        for indices in cells.values():
             texts = place_candidates(" ".join(readings[i].text for i in indices if readings[i].text))
-            read = read_as_one_of(logits, [readings[i] for i in indices], codec, temperature, texts)
+            read = read_as_one_of([kept[i] for i in indices], [readings[i] for i in indices], codec, temperature,
+                                  texts)
+            for i, reading in zip(indices, read, strict=True):
+                readings[i] = reading
+        together = read_places_together([[kept[i] for i in indices] for indices in cells.values()],
+                                        [[readings[i] for i in indices] for indices in cells.values()], codec,
+                                        temperature, is_a_unit)
+        shares = {}
+        for (cell, indices), read in zip(cells.items(), together, strict=True):
             for i, reading in zip(indices, read, strict=True):
                 readings[i] = reading
             place = " ".join(r.text for r in read if r.text)
-            shares[cell] = reading_share(logits, codec, temperature, place, place_rivals(place))
+            shares[cell] = reading_share([kept[i] for i in indices], codec, temperature, place, place_rivals(place))
         return shares
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:

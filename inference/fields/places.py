@@ -22,8 +22,8 @@ from hotich.text import nfc
 from .gazetteer import MAX_EDITS, Match, edit_rate, match_units, units_near
 from .issues import Reading, issue
 
-__all__ = ["FACILITY_KINDS", "PLACE_CANDIDATES", "PLACE_RIVALS", "current_unit", "current_units", "place_candidates",
-           "place_rivals", "read_place"]
+__all__ = ["FACILITY_KINDS", "PLACE_CANDIDATES", "PLACE_RIVALS", "current_unit", "current_units", "is_a_unit",
+           "place_candidates", "place_rivals", "read_place"]
 
 _ABBREVIATIONS = {"tp": "thành phố", "tt": "thị trấn", "tx": "thị xã", "p": "phường", "h": "huyện", "q": "quận",
                   "t": "tỉnh", "x": "xã"}  # fmt: skip
@@ -134,6 +134,14 @@ def read_place(text: str, *, year: int | None = None, short: bool = False) -> Re
     if len(units) > 1:
         issues.append(issue("place_ambiguous", " or ".join(units)))
     return Reading(value, tuple(issues), units[0] if len(units) == 1 else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def is_a_unit(text: str) -> bool:
+    """Is a place as read one whose commune and district (and province) are a unit that is, and nothing is out
+    of place in it (`place_malformed`)?"""
+    parts = [_part(p)[0] for p in _split(text)]
+    return bool(parts) and _matched(parts, None, False) is not None and _malformed(parts) is None
 
 
 def _unplaced_words(read: list[tuple[str, bool]]) -> bool:

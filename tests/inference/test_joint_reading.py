@@ -16,7 +16,7 @@ from hotich.inference.fields.dates import (
     read_date,
     read_date_words,
 )
-from hotich.inference.fields.places import place_candidates, place_rivals
+from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
     read_across_lines,
     read_as_one_date,
@@ -25,6 +25,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    read_places_together,
     reading_share,
 )
 from hotich.inference.recognizer import decode_lines
@@ -211,3 +212,18 @@ def test_a_place_its_frames_fit_as_well_as_a_neighbouring_commune_keeps_half_its
     assert 0.45 < reading_share(torn, CODEC, 1.0, place, rivals) < 0.55
     assert reading_share(torn, CODEC, 1.0, place, ()) == 1.0
     assert reading_share(sure, CODEC, 1.0, place * 3, rivals) == 0.0  # more letters than the frames hold
+
+
+def test_a_pages_places_read_near_one_another_are_read_together():
+    place = "xã Quỳnh Minh, huyện Quỳnh Phụ, tỉnh Thái Bình"
+    right = [[_frames(place, {})], [_frames(place, {9: {"M": 0.7, "H": 0.3}})]]
+    misread = [_frames(place, {9: {"H": 0.55, "M": 0.45}})]  # Quỳnh Hinh: not a commune of Quỳnh Phụ
+    other = [_frames("xã Quỳnh Hải, huyện Quỳnh Phụ, tỉnh Thái Bình", {})]  # a neighbour, written plainly
+    logits = [*right, misread, other]
+    readings = [decode_lines(lines, CODEC) for lines in logits]
+    assert [r[0].text for r in readings][2:] == ["xã Quỳnh Hinh, huyện Quỳnh Phụ, tỉnh Thái Bình",
+                                                 "xã Quỳnh Hải, huyện Quỳnh Phụ, tỉnh Thái Bình"]
+    together = read_places_together(logits, readings, CODEC, 1.0, is_a_unit)
+    assert [r[0].text for r in together] == [place, place, place, "xã Quỳnh Hải, huyện Quỳnh Phụ, tỉnh Thái Bình"]
+    # Only a unit that is may be taken: with none among the readings, each keeps its own.
+    assert read_places_together(logits, readings, CODEC, 1.0, lambda text: False) == readings
