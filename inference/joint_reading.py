@@ -24,9 +24,9 @@ from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
 __all__ = ["CUT_SLACK", "DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "PLACE_MARGIN",
-           "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN", "read_across_lines", "read_as_one_date",
-           "read_as_one_of", "read_before", "read_in_order", "read_in_sequence", "read_jointly",
-           "read_places_together", "reading_share"]
+           "SAME_NAME_MARGIN", "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN", "read_across_lines",
+           "read_as_one_date", "read_as_one_of", "read_as_one_value", "read_before", "read_in_order",
+           "read_in_sequence", "read_jointly", "reading_share"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
@@ -326,27 +326,31 @@ CUT_SLACK = 2
 
 
 SAME_PLACE_MARGIN = 20.0
-"""How much less likely (nats) a place's own frames may find the text its group's frames find likeliest together
-than what they read, and still take it (`read_places_together`); each place counts at most this much against a
-text, so a place of another commune near in writing neither takes nor sways its group's text. On the first
-200 validation pages, places read right: 80.0% apart; at margins of 3, 6, 10, 15, 20 and 30: 81.9%, 82.2%,
-82.8%, 83.7%, 84.4% and 84.8%. 20 is `PLACE_MARGIN`'s: two communes of a page a letter or two apart ("xã Thụy
-Văn", "xã Thụy Việt") stay apart when written plainly."""
+"""`read_as_one_value`'s margin for a page's places. On the first 200 validation pages, places read right: 80.0%
+apart; at margins of 3, 6, 10, 15, 20 and 30: 81.9%, 82.2%, 82.8%, 83.7%, 84.4% and 84.8%. 20 is
+`PLACE_MARGIN`'s: two communes of a page a letter or two apart ("xã Thụy Văn", "xã Thụy Việt") stay apart when
+written plainly."""
+SAME_NAME_MARGIN = 6.0
+"""`read_as_one_value`'s margin for the names of a record that may be one person's. On the first 200 validation
+pages, names read right: 59.84% apart; at margins of 3, 6, 10 and 20: 60.01%, 60.05%, 60.05% and 60.08% (few
+records write one person twice on one-line fields: 26 on 40 pages)."""
 
 
-def read_places_together(logits: Sequence[Sequence[np.ndarray]], readings: Sequence[Sequence[LineReading]],
-                         codec: Codec, temperature: float, accepts: Callable[[str], bool],
-                         margin: float = SAME_PLACE_MARGIN) -> list[list[LineReading]]:
-    """A page's places (the lines of each), each read as the text the frames of the places read near it find
-    likeliest together: most places of a page are its own commune in one hand, misread differently from
-    record to record. Among what the group's places were read as that `accepts` takes (a unit that is), the
-    text whose alignments to each place's frames, one line after another, sum highest (each place's deficit
-    against its own reading counted up to `margin`) is taken by every place whose own frames find it at most
-    `margin` less likely than their reading, cut back between its lines where they find it likeliest."""
+def read_as_one_value(logits: Sequence[Sequence[np.ndarray]], readings: Sequence[Sequence[LineReading]],
+                      codec: Codec, temperature: float, accepts: Callable[[str], bool], margin: float
+                      ) -> list[list[LineReading]]:
+    """Values (the lines of each) that are often one text, misread differently (a page's places, most of them
+    its own commune in one hand; a declarant who is the child's father), each read as the text the frames of
+    the values read near it find likeliest together. Among what the group's values were read as that `accepts`
+    takes (a unit that is, a name of Vietnamese syllables), the text whose alignments to each value's frames,
+    one line after another, sum highest (each value's deficit against its own reading counted up to `margin`,
+    so one of another text near in writing does not sway the rest) is taken by every value whose own frames
+    find it at most `margin` (nats) less likely than their reading, cut back between its lines where they
+    find it likeliest."""
     if len(logits) != len(readings):
-        raise ValueError(f"{len(logits)} places of logits for {len(readings)} of readings")
+        raise ValueError(f"{len(logits)} values of logits for {len(readings)} of readings")
     out = [list(r) for r in readings]
-    texts = [" ".join(r.text for r in place if r.text) for place in readings]
+    texts = [" ".join(r.text for r in value if r.text) for value in readings]
     groups = [g for g in _groups(texts) if len({texts[i] for i in g}) > 1]
     if not groups:
         return out

@@ -25,6 +25,8 @@ from hotich.inference.decoding import Constraint, Pattern, alignment_score, beam
 from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, page_year
 from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
+    DECLARANT_NAME,
+    DECLARANT_PARENTS,
     PAGE_REPEATED,
     REGISTERED_EVENT,
     REGISTRATION_DATE,
@@ -33,18 +35,20 @@ from hotich.inference.fields.knowledge import (
     read_field,
     read_record,
 )
-from hotich.inference.fields.names import FamilyNameFirst
+from hotich.inference.fields.names import FamilyNameFirst, NameWords
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
+    SAME_NAME_MARGIN,
+    SAME_PLACE_MARGIN,
     read_across_lines,
     read_as_one_date,
     read_as_one_of,
+    read_as_one_value,
     read_before,
     read_in_order,
     read_in_sequence,
     read_jointly,
-    read_places_together,
     reading_share,
 )
 from hotich.inference.language_prior import LanguagePrior
@@ -55,6 +59,7 @@ from hotich.inference.routing import RoutingPolicy, field_confidence, routing_cl
 from hotich.page import Alternative, BBox, FieldResult, ImageInfo, PageResult, RecordResult, TextLineResult
 from hotich.templates import get_template
 from hotich.templates.model import FieldSpec, Template
+from hotich.text import edit_distance
 
 __all__ = ["UNKNOWN_TEMPLATE", "Pipeline", "line_quads"]
 
@@ -186,6 +191,7 @@ class Pipeline:
         self._dates_written_twice(template, lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
         self._family_names(lines, readings, kept)
+        self._names_of_one_person(template, lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
         self._read_numbers(lines, readings, kept)
         records = self._records(template, lines, readings, found, place_shares)
@@ -289,6 +295,32 @@ class Pipeline:
             if found and (alignment_score(probs, codec, found[0].text)
                           >= alignment_score(probs, codec, text) - FAMILY_NAME_MARGIN):
                 readings[i] = LineReading(found[0].text, found[0].confidence, found[0].char_confidences)
+
+    def _names_of_one_person(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                             kept: dict[int, np.ndarray]) -> None:
+        """A record's one-line names that may be one person's, read together within the name lexicon
+        (`read_as_one_value`): a name and the name under its signature, and the declarant's with the father's
+        or the mother's, whichever was read nearer (a birth is most often declared by a parent)."""
+        specs = {spec.key: spec for spec in template.fields}
+        accepts = NameWords().accepts
+        by_record = _grouped(lines, lambda line: line.region.record if line.named and line.whole else None)
+        for indices in by_record.values():
+            by_source: dict[str, list[int]] = {}
+            for i in indices:
+                by_source.setdefault(specs[lines[i].region.key].source, []).append(i)
+            declared = by_source.pop(DECLARANT_NAME, [])
+            parents = [i for source in DECLARANT_PARENTS for i in by_source.pop(source, [])]
+            if declared and parents:
+                nearest = min(parents, key=lambda i: edit_distance(readings[i].text, readings[declared[0]].text))
+                declared.append(nearest)
+            for group in [declared, *by_source.values()]:
+                if len(group) < 2:
+                    continue
+                read = read_as_one_value([[kept[i]] for i in group], [[readings[i]] for i in group],
+                                         self.recognizer.codec, self.recognizer.temperature, accepts,
+                                         SAME_NAME_MARGIN)
+                for i, (reading,) in zip(group, read, strict=True):
+                    readings[i] = reading
 
     def _within_page_year(self, template: Template, lines: list[_Line], readings: list[LineReading],
                           kept: dict[int, np.ndarray]) -> dict[int, FieldIssue]:
@@ -401,7 +433,7 @@ class Pipeline:
                          ) -> dict[Hashable, float]:
         """Each place that does not name a unit as read, read as the unit its frames find likeliest among those
         its district and province as read hold, or its commune's name is near (`read_as_one_of`); then the
-        page's places read near one another, together (`read_places_together`). Returns each place's share
+        page's places read near one another, together (`read_as_one_value`). Returns each place's share
         against its nearest rival units (`reading_share`) by (record, field key)."""
         codec, temperature = self.recognizer.codec, self.recognizer.temperature
         cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.placed else None)
@@ -411,9 +443,9 @@ class Pipeline:
                                   texts)
             for i, reading in zip(indices, read, strict=True):
                 readings[i] = reading
-        together = read_places_together([[kept[i] for i in indices] for indices in cells.values()],
-                                        [[readings[i] for i in indices] for indices in cells.values()], codec,
-                                        temperature, is_a_unit)
+        together = read_as_one_value([[kept[i] for i in indices] for indices in cells.values()],
+                                     [[readings[i] for i in indices] for indices in cells.values()], codec,
+                                     temperature, is_a_unit, SAME_PLACE_MARGIN)
         shares = {}
         for (cell, indices), read in zip(cells.items(), together, strict=True):
             for i, reading in zip(indices, read, strict=True):

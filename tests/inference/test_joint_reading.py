@@ -16,16 +16,19 @@ from hotich.inference.fields.dates import (
     read_date,
     read_date_words,
 )
+from hotich.inference.fields.names import NameWords
 from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
+    SAME_NAME_MARGIN,
+    SAME_PLACE_MARGIN,
     read_across_lines,
     read_as_one_date,
     read_as_one_of,
+    read_as_one_value,
     read_before,
     read_in_order,
     read_in_sequence,
     read_jointly,
-    read_places_together,
     reading_share,
 )
 from hotich.inference.recognizer import decode_lines
@@ -223,7 +226,16 @@ def test_a_pages_places_read_near_one_another_are_read_together():
     readings = [decode_lines(lines, CODEC) for lines in logits]
     assert [r[0].text for r in readings][2:] == ["xã Quỳnh Hinh, huyện Quỳnh Phụ, tỉnh Thái Bình",
                                                  "xã Quỳnh Hải, huyện Quỳnh Phụ, tỉnh Thái Bình"]
-    together = read_places_together(logits, readings, CODEC, 1.0, is_a_unit)
+    together = read_as_one_value(logits, readings, CODEC, 1.0, is_a_unit, SAME_PLACE_MARGIN)
     assert [r[0].text for r in together] == [place, place, place, "xã Quỳnh Hải, huyện Quỳnh Phụ, tỉnh Thái Bình"]
     # Only a unit that is may be taken: with none among the readings, each keeps its own.
-    assert read_places_together(logits, readings, CODEC, 1.0, lambda text: False) == readings
+    assert read_as_one_value(logits, readings, CODEC, 1.0, lambda text: False, SAME_PLACE_MARGIN) == readings
+
+
+def test_a_declarant_read_near_the_father_is_read_with_him_within_the_name_lexicon():
+    name = "Phạm Văn Sơn"
+    logits = [[_frames(name, {11: {"m": 0.55, "n": 0.45}})], [_frames(name, {})]]  # the declarant's n unsure
+    readings = [decode_lines(lines, CODEC) for lines in logits]
+    assert [r[0].text for r in readings] == ["Phạm Văn Sơm", name]
+    together = read_as_one_value(logits, readings, CODEC, 1.0, NameWords().accepts, SAME_NAME_MARGIN)
+    assert [r[0].text for r in together] == [name, name]
