@@ -24,9 +24,9 @@ from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
 __all__ = ["CUT_SLACK", "DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "PLACE_MARGIN",
-           "SAME_NAME_MARGIN", "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN", "read_across_lines",
-           "read_as_one_date", "read_as_one_of", "read_as_one_value", "read_before", "read_in_order",
-           "read_in_sequence", "read_jointly", "reading_share"]
+           "PLAUSIBLE_MARGIN", "SAME_NAME_MARGIN", "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN",
+           "read_across_lines", "read_as_one_date", "read_as_one_of", "read_as_one_value", "read_before",
+           "read_in_order", "read_in_sequence", "read_jointly", "read_within", "reading_share"]
 
 SAME_TEXT = 0.34
 """Two readings at most this many edits a character apart may be one text misread (Tám / Tân); further
@@ -235,6 +235,26 @@ def read_before(logits: np.ndarray, reading: LineReading, codec: Codec, temperat
         if day <= registered and score - DAY_COST * (registered - day) > best[0]:
             best = (score - DAY_COST * (registered - day), text)
     return _as_read(probs, codec, reading, best[1])
+
+
+PLAUSIBLE_MARGIN = 20.0
+"""How much less likely (nats) than an implausible reading a date may be and still be taken for it
+(`read_within`): the reading is wrong, but a date its frames hardly allow is no better a guess to show."""
+
+
+def read_within(logits: np.ndarray, reading: LineReading, codec: Codec, temperature: float,
+                day_of: Callable[[str], int | None], within: Constraint, margin: float = PLAUSIBLE_MARGIN
+                ) -> LineReading:
+    """A date its record's other dates show cannot be what was read (a spouse born the year of the wedding),
+    read as the candidate date `within` accepts (as `read_in_order`'s) that its frames find likeliest, unless
+    they find it over `margin` less likely than the reading."""
+    probs = softmax(logits, temperature)
+    candidates = _dates(probs, reading, codec, day_of, within)
+    if not candidates:
+        return reading
+    score, _, text = max(candidates)
+    return _as_read(probs, codec, reading, text) if score >= alignment_score(probs, codec, reading.text) - margin \
+        else reading
 
 
 def read_as_one_date(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,

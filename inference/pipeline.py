@@ -31,6 +31,8 @@ from hotich.inference.fields.knowledge import (
     REGISTERED_EVENT,
     REGISTRATION_DATE,
     REGISTRATION_NUMBER,
+    SPOUSE_AGES,
+    SPOUSE_BIRTHS,
     field_constraint,
     read_field,
     read_record,
@@ -49,6 +51,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    read_within,
     reading_share,
 )
 from hotich.inference.language_prior import LanguagePrior
@@ -117,12 +120,15 @@ class _Line:
     placed: bool = False
     """A line of a place: when the place does not name a unit as read, its lines are read as the unit their
     frames find likeliest among those it may be (`_places_in_units`)."""
+    spouse_born: bool = False
+    """A spouse's birth date in digits on one line: read as giving them an age a spouse may have
+    (`_spouses_of_age`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice or self.spread or self.placed)
+                or self.written_twice or self.spread or self.placed or self.spouse_born)
 
 
 class Pipeline:
@@ -187,6 +193,7 @@ class Pipeline:
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
         self._events_before_registration(template, lines, readings, kept)
+        self._spouses_of_age(template, lines, readings, kept)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
@@ -218,8 +225,10 @@ class Pipeline:
             event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
             spread = n > 1 and spec.format == "date_words"
             placed = spec.type == "place"
+            spouse = n == 1 and spec.source in SPOUSE_BIRTHS and spec.format == "date"
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spread, spec.key in twice, placed) for k, quad in enumerate(line_quads(region.polygon, n))]
+                            spread, spec.key in twice, placed, spouse)
+                      for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
     def _recognise(self, image: np.ndarray, lines: list[_Line]) -> tuple[list[LineReading], dict[int, np.ndarray]]:
@@ -384,11 +393,7 @@ class Pipeline:
         """Each record's birth or death date read as on or shortly before its registration date (`read_before`),
         when that was read as a whole date."""
         specs = {spec.key: spec for spec in template.fields}
-        registered: dict[int, int] = {}
-        for i, line in enumerate(lines):
-            day = _day_reader(specs[line.region.key], template)(readings[i].text) if line.page_dated else None
-            if day is not None:
-                registered[line.region.record] = day
+        registered = _registered_days(template, lines, readings)
         for i, line in enumerate(lines):
             if not line.event_dated or line.region.record not in registered:
                 continue
@@ -397,6 +402,25 @@ class Pipeline:
             within = Pattern(date_pattern_in([year - 1, year]), DATE_CHARACTERS)
             readings[i] = read_before(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
                                       _day_reader(spec, template), day, within)
+
+    def _spouses_of_age(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                        kept: dict[int, np.ndarray]) -> None:
+        """Each spouse's birth date read as making them younger or older than a spouse may be on the day the
+        marriage was registered (`SPOUSE_AGES`), when that was read as a whole date, read again within the
+        years that allow (`read_within`)."""
+        specs = {spec.key: spec for spec in template.fields}
+        registered = _registered_days(template, lines, readings)
+        for i, line in enumerate(lines):
+            if not line.spouse_born or line.region.record not in registered:
+                continue
+            spec, year = specs[line.region.key], date.fromordinal(registered[line.region.record]).year
+            born = _day_reader(spec, template)(readings[i].text)
+            youngest, oldest = SPOUSE_AGES
+            if born is None or year - oldest <= date.fromordinal(born).year <= year - youngest:
+                continue
+            within = Pattern(date_pattern_in(range(year - oldest, year - youngest + 1)), DATE_CHARACTERS)
+            readings[i] = read_within(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
+                                      _day_reader(spec, template), within)
 
     def _dates_across_lines(self, template: Template, lines: list[_Line], readings: list[LineReading],
                             kept: dict[int, np.ndarray]) -> None:
@@ -512,6 +536,16 @@ class Pipeline:
             if field is not None and found:
                 field.issues.extend(found)
                 field.needs_review = True
+
+
+def _registered_days(template: Template, lines: list[_Line], readings: list[LineReading]) -> dict[int, int]:
+    """Each record's registration day (a day number), where it was read as a whole date."""
+    spec = next((s for s in template.fields if s.source == REGISTRATION_DATE), None)
+    days = {}
+    for line, reading in zip(lines, readings, strict=True):
+        if line.page_dated and spec is not None and (day := _day_reader(spec, template)(reading.text)) is not None:
+            days[line.region.record] = day
+    return days
 
 
 def _day_reader(spec: FieldSpec, template: Template) -> Callable[[str], int | None]:

@@ -29,6 +29,7 @@ from hotich.inference.joint_reading import (
     read_in_order,
     read_in_sequence,
     read_jointly,
+    read_within,
     reading_share,
 )
 from hotich.inference.recognizer import decode_lines
@@ -239,3 +240,14 @@ def test_a_declarant_read_near_the_father_is_read_with_him_within_the_name_lexic
     assert [r[0].text for r in readings] == ["Phạm Văn Sơm", name]
     together = read_as_one_value(logits, readings, CODEC, 1.0, NameWords().accepts, SAME_NAME_MARGIN)
     assert [r[0].text for r in together] == [name, name]
+
+
+def test_a_spouse_read_as_born_too_long_ago_is_read_within_the_years_a_spouse_may_be_born():
+    logits = _frames("12.05.1985", {8: {"0": 0.6, "8": 0.4}})
+    reading = decode_lines([logits], CODEC)[0]
+    assert reading.text == "12.05.1905"  # 115 at a wedding in 2020
+    within = Pattern(date_pattern_in(range(1930, 2006)), DATE_CHARACTERS)
+    assert read_within(logits, reading, CODEC, 1.0, lambda t: day_number(read_date(t).value), within).text == \
+        "12.05.1985"
+    nothing = Pattern(date_pattern_in([2011]), DATE_CHARACTERS)  # no year the frames allow: the reading stays
+    assert read_within(logits, reading, CODEC, 1.0, lambda t: day_number(read_date(t).value), nothing) == reading
