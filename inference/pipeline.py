@@ -25,14 +25,13 @@ from hotich.inference.decoding import Constraint, Pattern, alignment_score, beam
 from hotich.inference.fields.dates import DATE_CHARACTERS, date_pattern_in, day_number, page_year
 from hotich.inference.fields.issues import FieldIssue, issue
 from hotich.inference.fields.knowledge import (
+    AGES_AT_REGISTRATION,
     DECLARANT_NAME,
     DECLARANT_PARENTS,
     PAGE_REPEATED,
     REGISTERED_EVENT,
     REGISTRATION_DATE,
     REGISTRATION_NUMBER,
-    SPOUSE_AGES,
-    SPOUSE_BIRTHS,
     field_constraint,
     read_field,
     read_record,
@@ -120,15 +119,15 @@ class _Line:
     placed: bool = False
     """A line of a place: when the place does not name a unit as read, its lines are read as the unit their
     frames find likeliest among those it may be (`_places_in_units`)."""
-    spouse_born: bool = False
-    """A spouse's birth date in digits on one line: read as giving them an age a spouse may have
-    (`_spouses_of_age`)."""
+    born: bool = False
+    """A spouse's or a parent's birth date (or year) in digits on one line: read as giving them an age they may
+    have (`_ages_that_can_be`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice or self.spread or self.placed or self.spouse_born)
+                or self.written_twice or self.spread or self.placed or self.born)
 
 
 class Pipeline:
@@ -193,7 +192,7 @@ class Pipeline:
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
         self._events_before_registration(template, lines, readings, kept)
-        self._spouses_of_age(template, lines, readings, kept)
+        self._ages_that_can_be(template, lines, readings, kept)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
@@ -225,9 +224,9 @@ class Pipeline:
             event = n == 1 and spec.source in REGISTERED_EVENT and spec.format == "date"
             spread = n > 1 and spec.format == "date_words"
             placed = spec.type == "place"
-            spouse = n == 1 and spec.source in SPOUSE_BIRTHS and spec.format == "date"
+            born = n == 1 and spec.source in AGES_AT_REGISTRATION and spec.format in ("date", "year")
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spread, spec.key in twice, placed, spouse)
+                            spread, spec.key in twice, placed, born)
                       for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
@@ -403,24 +402,25 @@ class Pipeline:
             readings[i] = read_before(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
                                       _day_reader(spec, template), day, within)
 
-    def _spouses_of_age(self, template: Template, lines: list[_Line], readings: list[LineReading],
-                        kept: dict[int, np.ndarray]) -> None:
-        """Each spouse's birth date read as making them younger or older than a spouse may be on the day the
-        marriage was registered (`SPOUSE_AGES`), when that was read as a whole date, read again within the
-        years that allow (`read_within`)."""
+    def _ages_that_can_be(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                          kept: dict[int, np.ndarray]) -> None:
+        """Each spouse's or parent's birth date (or year) read as making them younger or older than they may be on
+        the day the record was registered (`AGES_AT_REGISTRATION`), when that was read as a whole date, read
+        again within the years that allow (`read_within`)."""
         specs = {spec.key: spec for spec in template.fields}
         registered = _registered_days(template, lines, readings)
         for i, line in enumerate(lines):
-            if not line.spouse_born or line.region.record not in registered:
+            if not line.born or line.region.record not in registered:
                 continue
             spec, year = specs[line.region.key], date.fromordinal(registered[line.region.record]).year
-            born = _day_reader(spec, template)(readings[i].text)
-            youngest, oldest = SPOUSE_AGES
-            if born is None or year - oldest <= date.fromordinal(born).year <= year - youngest:
+            youngest, oldest = AGES_AT_REGISTRATION[spec.source]
+            years = range(year - oldest, year - youngest + 1)
+            year_of = _year_reader(spec, template)
+            if (born := year_of(readings[i].text)) is None or born in years:
                 continue
-            within = Pattern(date_pattern_in(range(year - oldest, year - youngest + 1)), DATE_CHARACTERS)
+            pattern = date_pattern_in(years) if spec.format == "date" else "|".join(map(str, years))
             readings[i] = read_within(kept[i], readings[i], self.recognizer.codec, self.recognizer.temperature,
-                                      _day_reader(spec, template), within)
+                                      year_of, Pattern(pattern, DATE_CHARACTERS))
 
     def _dates_across_lines(self, template: Template, lines: list[_Line], readings: list[LineReading],
                             kept: dict[int, np.ndarray]) -> None:
@@ -546,6 +546,14 @@ def _registered_days(template: Template, lines: list[_Line], readings: list[Line
         if line.page_dated and spec is not None and (day := _day_reader(spec, template)(reading.text)) is not None:
             days[line.region.record] = day
     return days
+
+
+def _year_reader(spec: FieldSpec, template: Template) -> Callable[[str], int | None]:
+    """The year a text read in a date or year field holds; None unless it holds one of four digits."""
+    def year_of(text: str) -> int | None:
+        value = read_field(spec, template, text).value
+        return int(value[-4:]) if value and value[-4:].isdigit() and len(value) in (4, 7, 10) else None
+    return year_of
 
 
 def _day_reader(spec: FieldSpec, template: Template) -> Callable[[str], int | None]:
