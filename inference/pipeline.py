@@ -36,7 +36,7 @@ from hotich.inference.fields.knowledge import (
     read_field,
     read_record,
 )
-from hotich.inference.fields.names import FamilyNameFirst, NameWords
+from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
@@ -310,7 +310,6 @@ class Pipeline:
         (`read_as_one_value`): a name and the name under its signature, and the declarant's with the father's
         or the mother's, whichever was read nearer (a birth is most often declared by a parent)."""
         specs = {spec.key: spec for spec in template.fields}
-        accepts = NameWords().accepts
         by_record = _grouped(lines, lambda line: line.region.record if line.named and line.whole else None)
         for indices in by_record.values():
             by_source: dict[str, list[int]] = {}
@@ -324,9 +323,10 @@ class Pipeline:
             for group in [declared, *by_source.values()]:
                 if len(group) < 2:
                     continue
+                lexicon = field_constraint(specs[lines[group[0]].region.key])  # built once, shared
                 read = read_as_one_value([[kept[i]] for i in group], [[readings[i]] for i in group],
-                                         self.recognizer.codec, self.recognizer.temperature, accepts,
-                                         SAME_NAME_MARGIN)
+                                         self.recognizer.codec, self.recognizer.temperature,
+                                         lexicon.accepts if lexicon else lambda text: True, SAME_NAME_MARGIN)
                 for i, (reading,) in zip(group, read, strict=True):
                     readings[i] = reading
 
