@@ -322,8 +322,7 @@ def read_as_one_of(logits: Sequence[np.ndarray], readings: Sequence[LineReading]
     score, best = max((alignment_score(joined, codec, t), t) for t in texts)
     if score < alignment_score(joined, codec, read) - PLACE_MARGIN:
         return list(readings)
-    cut = _cut(probs, codec, best.split(" "), [len(r.text.split()) for r in readings])
-    return [_as_read(p, codec, r, t) for p, r, t in zip(probs, readings, cut, strict=True)]
+    return _lines_as(probs, codec, readings, best)
 
 
 def reading_share(logits: Sequence[np.ndarray], codec: Codec, temperature: float, text: str,
@@ -386,8 +385,7 @@ def read_as_one_value(logits: Sequence[Sequence[np.ndarray]], readings: Sequence
         best = max(candidates, key=lambda t: sum(max(scores[t][i] - own[i], -margin) for i in group))
         for i in group:
             if texts[i] != best and scores[best][i] >= own[i] - margin:
-                cut = _cut(probs[i], codec, best.split(" "), [len(r.text.split()) for r in readings[i]])
-                out[i] = [_as_read(p, codec, r, t) for p, r, t in zip(probs[i], readings[i], cut, strict=True)]
+                out[i] = _lines_as(probs[i], codec, readings[i], best)
     return out
 
 
@@ -396,6 +394,14 @@ def _one_after_another(probs: Sequence[np.ndarray], codec: Codec) -> np.ndarray:
     between = np.full((1, len(codec)), 1e-6, dtype=np.float32)
     between[0, codec.blank] = between[0, codec.alphabet.index(" ")] = 0.5
     return np.concatenate([part for p in probs for part in (between, p)][1:])
+
+
+def _lines_as(probs: Sequence[np.ndarray], codec: Codec, readings: Sequence[LineReading], text: str
+              ) -> list[LineReading]:
+    """The lines of one value read as `text`, cut between them where their frames find it likeliest (`_cut`,
+    near where the readings broke)."""
+    cut = _cut(probs, codec, text.split(" "), [len(r.text.split()) for r in readings])
+    return [_as_read(p, codec, r, t) for p, r, t in zip(probs, readings, cut, strict=True)]
 
 
 def _cut(probs: Sequence[np.ndarray], codec: Codec, words: list[str], counts: list[int] | None) -> list[str]:

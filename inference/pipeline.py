@@ -191,8 +191,9 @@ class Pipeline:
         tick = time.perf_counter()
         found = self._within_page_year(template, lines, readings, kept)
         self._dates_in_order(template, lines, readings, kept)
-        self._events_before_registration(template, lines, readings, kept)
-        self._ages_that_can_be(template, lines, readings, kept)
+        registered = _registered_days(template, lines, readings)
+        self._events_before_registration(template, lines, readings, kept, registered)
+        self._ages_that_can_be(template, lines, readings, kept, registered)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
@@ -388,11 +389,10 @@ class Pipeline:
             readings[i] = reading
 
     def _events_before_registration(self, template: Template, lines: list[_Line], readings: list[LineReading],
-                                    kept: dict[int, np.ndarray]) -> None:
+                                    kept: dict[int, np.ndarray], registered: dict[int, int]) -> None:
         """Each record's birth or death date read as on or shortly before its registration date (`read_before`),
         when that was read as a whole date."""
         specs = {spec.key: spec for spec in template.fields}
-        registered = _registered_days(template, lines, readings)
         for i, line in enumerate(lines):
             if not line.event_dated or line.region.record not in registered:
                 continue
@@ -403,12 +403,11 @@ class Pipeline:
                                       _day_reader(spec, template), day, within)
 
     def _ages_that_can_be(self, template: Template, lines: list[_Line], readings: list[LineReading],
-                          kept: dict[int, np.ndarray]) -> None:
+                          kept: dict[int, np.ndarray], registered: dict[int, int]) -> None:
         """Each spouse's or parent's birth date (or year) read as making them younger or older than they may be on
         the day the record was registered (`AGES_AT_REGISTRATION`), when that was read as a whole date, read
         again within the years that allow (`read_within`)."""
         specs = {spec.key: spec for spec in template.fields}
-        registered = _registered_days(template, lines, readings)
         for i, line in enumerate(lines):
             if not line.born or line.region.record not in registered:
                 continue
