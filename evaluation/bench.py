@@ -17,7 +17,7 @@ import cv2
 import httpx
 import numpy as np
 import uvicorn
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hotich.server.app import create_app
 from hotich.server.auth import create_key
@@ -35,6 +35,10 @@ class BenchRow(BaseModel):
     pages_per_s: float
     latency_p50_s: float
     latency_p95_s: float
+    stages_p50_ms: dict[str, float] = Field(default_factory=dict)
+    """The service's own time for each stage of a page (its result's `timings_ms`: decode, queued behind other
+    pages, preprocess, identify, register, recognise, fields, total), median over the pages read; what the
+    latency is spent on."""
 
 
 @contextmanager
@@ -92,9 +96,10 @@ def bench(url: str, key: str, bodies: Sequence[tuple[str, bytes, str]], clients:
     for n_clients in clients:
         latencies: list[float] = []
         statuses: list[int] = []
+        stages: list[dict[str, float]] = []
         todo = iter(range(requests))  # shared by the clients: next() on a range iterator is thread-safe in CPython
         started = time.perf_counter()
-        threads = [threading.Thread(target=_client, args=(url, key, bodies, todo, statuses, latencies))
+        threads = [threading.Thread(target=_client, args=(url, key, bodies, todo, statuses, latencies, stages))
                    for _ in range(n_clients)]
         for t in threads:
             t.start()
@@ -105,12 +110,22 @@ def bench(url: str, key: str, bodies: Sequence[tuple[str, bytes, str]], clients:
         rows.append(BenchRow(clients=n_clients, requests=len(statuses), ok=ok, busy=statuses.count(429),
                              pages_per_s=ok / elapsed,
                              latency_p50_s=statistics.median(latencies) if latencies else float("nan"),
-                             latency_p95_s=float(np.percentile(latencies, 95)) if latencies else float("nan")))
+                             latency_p95_s=float(np.percentile(latencies, 95)) if latencies else float("nan"),
+                             stages_p50_ms=_stage_medians(stages)))
     return rows
 
 
+def _stage_medians(stages: Sequence[dict[str, float]]) -> dict[str, float]:
+    # In the order a page goes through them: the upload's decoding and the wait for a reading slot first, the
+    # pipeline's total last.
+    first = {"decode": 0, "queued": 1}
+    names = sorted(dict.fromkeys(name for timings in stages for name in timings),
+                   key=lambda name: (first.get(name, 2), name == "total"))
+    return {name: statistics.median(t[name] for t in stages if name in t) for name in names}
+
+
 def _client(url: str, key: str, bodies: Sequence[tuple[str, bytes, str]], todo: Iterator[int], statuses: list[int],
-            latencies: list[float]) -> None:
+            latencies: list[float], stages: list[dict[str, float]]) -> None:
     """One client posting pages until the shared `todo` runs out (list.append is atomic: no lock needed)."""
     with httpx.Client(base_url=url, timeout=300) as client:
         for i in todo:
@@ -119,3 +134,4 @@ def _client(url: str, key: str, bodies: Sequence[tuple[str, bytes, str]], todo: 
             statuses.append(response.status_code)
             if response.status_code == 200:
                 latencies.append(time.perf_counter() - tick)
+                stages.append(response.json()["timings_ms"])

@@ -735,7 +735,7 @@ def keys_revoke(key_id: int) -> None:
               help="Send the PNG files as they are, or each re-encoded as a JPEG (quality 90), as scanners and "
                    "cameras send pages.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows (clients, requests, ok, busy, pages_per_s, "
-              "latency_p50_s, latency_p95_s).")
+              "latency_p50_s, latency_p95_s, stages_p50_ms).")
 def bench_command(pages_dir: Path, url: str | None, key: str | None, clients: str, n_requests: int,
                   encoding: str, as_json: bool) -> None:
     """Throughput and latency of POST /v1/pages with the page images of PAGES_DIR (e.g. `hotich synth pages`
@@ -758,6 +758,8 @@ def bench_command(pages_dir: Path, url: str | None, key: str | None, clients: st
     for r in rows:
         click.echo(f"{r.clients:>3} clients: {r.ok}/{r.requests} pages read ({r.busy} busy)  "
                    f"{r.pages_per_s:.2f} pages/s  p50 {r.latency_p50_s:.2f} s  p95 {r.latency_p95_s:.2f} s")
+        click.echo("    the service's p50 per stage: "
+                   + ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in r.stages_p50_ms.items()))
 
 
 @main.command("book")

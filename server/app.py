@@ -241,9 +241,13 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
                                    first=page_number - 1, last=page_number - 1))
         else:
             image = decode_image(data, service.settings.max_megapixels)
+        decoded = time.perf_counter()
         result = service.reader.read(image, page_id=f"upload-{int(time.time() * 1000)}",
                                      filename=page.filename or "")
-        result.timings_ms["decode"] = (time.perf_counter() - tick) * 1000 - result.timings_ms.get("total", 0.0)
+        result.timings_ms["decode"] = (decoded - tick) * 1000
+        # Time spent waiting for a reading slot behind other pages (`HOTICH_MAX_CONCURRENT_PAGES`).
+        waited = (time.perf_counter() - decoded) * 1000 - result.timings_ms.get("total", 0.0)
+        result.timings_ms["queued"] = max(0.0, waited)
         return result
 
     @app.post("/v1/books", tags=["books"], status_code=202)
