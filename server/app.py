@@ -235,15 +235,16 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         service = _service(request)
         _check_type(page)
         data = _upload_bytes(page, service.settings.max_upload_mb)
-        tick = time.perf_counter()
-        if is_pdf(data):
-            image = next(pdf_pages(data, service.settings.max_book_pages, service.settings.max_megapixels,
-                                   first=page_number - 1, last=page_number - 1))
-        else:
-            image = decode_image(data, service.settings.max_megapixels)
-        decoded = time.perf_counter()
-        result = service.reader.read(image, page_id=f"upload-{int(time.time() * 1000)}",
-                                     filename=page.filename or "")
+        with service.reader.admitted():
+            tick = time.perf_counter()
+            if is_pdf(data):
+                image = next(pdf_pages(data, service.settings.max_book_pages, service.settings.max_megapixels,
+                                       first=page_number - 1, last=page_number - 1))
+            else:
+                image = decode_image(data, service.settings.max_megapixels)
+            decoded = time.perf_counter()
+            result = service.reader.read(image, page_id=f"upload-{int(time.time() * 1000)}",
+                                         filename=page.filename or "")
         result.timings_ms["decode"] = (decoded - tick) * 1000
         # Time spent waiting for a reading slot behind other pages (`HOTICH_MAX_CONCURRENT_PAGES`).
         waited = (time.perf_counter() - decoded) * 1000 - result.timings_ms.get("total", 0.0)

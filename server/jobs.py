@@ -120,7 +120,7 @@ class BookJobs:
             else:
                 image = decode_image(Path(path).read_bytes(), self.settings.max_megapixels)
             result = self.reader.read(image, page_id=f"{job_id}-p{page.index + 1:04d}",
-                                      filename=f"page {page.index + 1}", queue=False)
+                                      filename=f"page {page.index + 1}")
         except BadInput as exc:
             error = f"page {page.index + 1}: {exc}"
         except Exception:  # one unreadable page must not stop the book; keep the reason on the page

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -31,11 +33,21 @@ class PageReader:
                                  buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16), registry=registry)
         self.waiting = Gauge("hotich_pages_in_flight", "Pages being read or waiting", registry=registry)
 
-    def read(self, image: np.ndarray, page_id: str, filename: str, queue: bool = True) -> PageResult:
-        """The page's result; Busy at once when the queue is full. `queue=False` (the book worker) waits for a
-        reading slot without taking a place in the request queue."""
-        if queue and not self._admitted.acquire(blocking=False):
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """A place in the request queue for what the block does, or Busy at once when the queue is full. Taken
+        before an upload is decoded, so a full service refuses it before spending time or memory on its pixels
+        (a 60 MP page is 180 MB decoded)."""
+        if not self._admitted.acquire(blocking=False):
             raise Busy("the service is reading as many pages as it can hold; retry in a few seconds")
+        try:
+            yield
+        finally:
+            self._admitted.release()
+
+    def read(self, image: np.ndarray, page_id: str, filename: str) -> PageResult:
+        """The page's result, once a reading slot is free: requests read it within `admitted`; the book worker
+        waits for a slot without taking a place in the request queue."""
         self.waiting.inc()
         try:
             with self._slots:
@@ -47,8 +59,6 @@ class PageReader:
             raise
         finally:
             self.waiting.dec()
-            if queue:
-                self._admitted.release()
         self.pages.labels("known" if result.records else "unknown").inc()
         for record in result.records:
             for field in record.fields:

@@ -147,6 +147,20 @@ def test_a_full_queue_answers_429(tmp_path, pipeline, page):
         assert 200 in statuses and 429 in statuses and set(statuses) <= {200, 429}
 
 
+def test_a_full_queue_refuses_an_upload_before_decoding_it(tmp_path, pipeline, page):
+    with _client(tmp_path, pipeline, max_concurrent_pages=1, queue_size=0) as client:
+        keys = _keys(client)
+        first = threading.Thread(target=_post, args=(client, keys["operator"], page[1]))
+        first.start()
+        while "hotich_pages_in_flight 1.0" not in client.get("/metrics", headers={"X-API-Key": keys["reader"]}).text:
+            assert first.is_alive(), "the first page was read before the queue could be seen full"
+        # Bytes that are no image: answered 429 (come back later), not 415, as nothing was decoded.
+        refused = _post(client, keys["operator"], b"not an image at all")
+        first.join()
+        assert refused.status_code == 429 and "retry" in refused.json()["detail"]
+        assert _post(client, keys["operator"], b"not an image at all").status_code == 415
+
+
 def test_metrics_count_pages_and_requests(service, page):
     client, keys = service
     _post(client, keys["operator"], page[1])
