@@ -23,8 +23,8 @@ from hotich.inference.recognizer import CONSTRAINED_BEAM, LineReading
 from hotich.models.codec import Codec
 from hotich.text import edit_distance
 
-__all__ = ["CUT_SLACK", "DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "PLACE_MARGIN",
-           "PLAUSIBLE_MARGIN", "SAME_NAME_MARGIN", "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN",
+__all__ = ["CUT_SLACK", "DAY_COST", "ONE_DATE_MARGIN", "ORDER_CANDIDATES", "ORDER_MARGIN", "PAPER_MARGIN",
+           "PLACE_MARGIN", "PLAUSIBLE_MARGIN", "SAME_NAME_MARGIN", "SAME_PLACE_MARGIN", "SAME_TEXT", "SEQUENCE_MARGIN",
            "read_across_lines", "read_as_one_date", "read_as_one_of", "read_as_one_value", "read_before",
            "read_in_order", "read_in_sequence", "read_jointly", "read_within", "reading_share"]
 
@@ -237,6 +237,9 @@ def read_before(logits: np.ndarray, reading: LineReading, codec: Codec, temperat
     return _as_read(probs, codec, reading, best[1])
 
 
+PAPER_MARGIN = 20.0
+"""An identity paper's number read again within the lengths its kind allows is taken unless its frames find it
+over this many nats less likely than what they read."""
 PLAUSIBLE_MARGIN = 20.0
 """How much less likely (nats) than an implausible reading a date may be and still be taken for it
 (`read_within`): the reading is wrong, but a date its frames hardly allow is no better a guess to show."""
@@ -288,19 +291,23 @@ def read_as_one_date(logits: Sequence[np.ndarray], readings: Sequence[LineReadin
 
 
 def read_across_lines(logits: Sequence[np.ndarray], readings: Sequence[LineReading], codec: Codec,
-                      temperature: float, grammar: Constraint) -> list[LineReading]:
-    """The two lines of one value its cell holds on two lines (a date in words), read as one text within its
-    `grammar` when their readings joined break it, as a one-line value is read within its grammar: the frames
-    of the lines one after the other, a space or nothing between them, are searched within the grammar, and
-    the text found is cut between the lines at the word boundary their frames find likeliest. When nothing
-    the grammar holds fits the frames, the lines stay as read (and the value goes to review)."""
+                      temperature: float, grammar: Constraint, margin: float = math.inf) -> list[LineReading]:
+    """The lines of one value (a date in words over its cell's two lines, an identity paper), read as one text
+    within its `grammar` when their readings joined break it, as a one-line value is read within its grammar:
+    the frames of the lines one after the other, a space or nothing between them, are searched within the
+    grammar, and the text found is cut between the lines at the word boundaries their frames find likeliest.
+    When nothing the grammar holds fits the frames, or what does is over `margin` less likely than what they
+    read, the lines stay as read (and the value goes to review)."""
     if len(logits) != len(readings):
         raise ValueError(f"{len(logits)} lines of logits for {len(readings)} readings")
-    if len(readings) != 2 or grammar.accepts(" ".join(r.text for r in readings if r.text)):
+    read = " ".join(r.text for r in readings if r.text)
+    if not readings or grammar.accepts(read):
         return list(readings)
     probs = [softmax(x, temperature) for x in logits]
-    found = beam_search(_one_after_another(probs, codec), codec, CONSTRAINED_BEAM, grammar, top_k=1)
-    if not found:
+    joined = _one_after_another(probs, codec)
+    found = beam_search(joined, codec, CONSTRAINED_BEAM, grammar, top_k=1)
+    if not found or (margin < math.inf
+                     and alignment_score(joined, codec, found[0].text) < alignment_score(joined, codec, read) - margin):
         return list(readings)
     cut = _cut(probs, codec, found[0].text.split(" "), None)
     return [_as_read(p, codec, r, t) for p, r, t in zip(probs, readings, cut, strict=True)]

@@ -38,8 +38,10 @@ from hotich.inference.fields.knowledge import (
 )
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
+from hotich.inference.fields.papers import ID_PAPER, number_grammar
 from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
+    PAPER_MARGIN,
     SAME_NAME_MARGIN,
     SAME_PLACE_MARGIN,
     read_across_lines,
@@ -122,12 +124,15 @@ class _Line:
     born: bool = False
     """A spouse's or a parent's birth date (or year) in digits on one line: read as giving them an age they may
     have (`_ages_that_can_be`)."""
+    papered: bool = False
+    """A line of an identity paper: when its number has a length no paper of its kind has, the paper's lines
+    are read again within the lengths it may have (`_papers_of_their_length`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice or self.spread or self.placed or self.born)
+                or self.written_twice or self.spread or self.placed or self.born or self.papered)
 
 
 class Pipeline:
@@ -196,6 +201,7 @@ class Pipeline:
         self._ages_that_can_be(template, lines, readings, kept, registered)
         self._dates_across_lines(template, lines, readings, kept)
         self._dates_written_twice(template, lines, readings, kept)
+        self._papers_of_their_length(lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._names_of_one_person(template, lines, readings, kept)
@@ -226,8 +232,9 @@ class Pipeline:
             spread = n > 1 and spec.format == "date_words"
             placed = spec.type == "place"
             born = n == 1 and spec.source in AGES_AT_REGISTRATION and spec.format in ("date", "year")
+            papered = spec.format == ID_PAPER
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spread, spec.key in twice, placed, born)
+                            spread, spec.key in twice, placed, born, papered)
                       for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
@@ -450,6 +457,20 @@ class Pipeline:
                                    [_day_reader(spec, template) for spec in chosen],
                                    [field_constraint(spec) for spec in chosen])
             for i, reading in zip(indices, one, strict=True):
+                readings[i] = reading
+
+    def _papers_of_their_length(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]
+                                ) -> None:
+        """Each identity paper whose number was read with a length no paper of its kind has (a CMND of 8 or 10
+        digits), read again within the lengths it may have (`number_grammar`, `read_across_lines`)."""
+        cells = _grouped(lines, lambda line: (line.region.record, line.region.key) if line.papered else None)
+        for indices in cells.values():
+            grammar = number_grammar(" ".join(readings[i].text for i in indices if readings[i].text))
+            if grammar is None:
+                continue
+            read = read_across_lines([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                     self.recognizer.temperature, grammar, PAPER_MARGIN)
+            for i, reading in zip(indices, read, strict=True):
                 readings[i] = reading
 
     def _places_in_units(self, lines: list[_Line], readings: list[LineReading], kept: dict[int, np.ndarray]

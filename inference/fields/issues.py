@@ -32,6 +32,8 @@ ISSUES: dict[str, str] = {
     "volume_year_mismatch": "the year written with the volume number is not the registration's year",
     "time_unreadable": "the text is not a time of day (14 giờ 30 phút, 14 giờ, 14h30)",
     "time_impossible": "no such time of day (an hour over 23 or a minute over 59)",
+    "id_number_length": "the identity paper's number has more or fewer digits than a paper of its kind has (CMND 9 "
+                        "or 12, CCCD 12): a digit lost or read twice",
     "age_implausible": "an age outside 0-120",
     "age_below_marriage_age": "a spouse younger than any era's law allowed to marry",
     "age_below_parent_age": "a parent younger than 13 (most often a digit dropped)",

@@ -50,6 +50,7 @@ from .numbers import (
     read_time,
     read_volume,
 )
+from .papers import ID_PAPER, read_id_paper
 from .places import read_place
 
 __all__ = [
@@ -114,6 +115,8 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
         return lambda text: read_volume(text, registered_year=year)
     if spec.format == "time":
         return read_time
+    if spec.format == ID_PAPER:
+        return read_id_paper
     if spec.type == "enum" and spec.lexicon in LISTS:
         lexicon = spec.lexicon
         return lambda text: read_enum(text, lexicon)

@@ -15,6 +15,7 @@ from datetime import datetime
 import regex
 
 from hotich.inference.fields.dates import read_date
+from hotich.inference.fields.papers import paper_kind
 from hotich.inference.pipeline import UNKNOWN_TEMPLATE
 from hotich.lexicons import GENDERS
 from hotich.numwords import date_to_words
@@ -207,17 +208,6 @@ def _id_document_cells(targets: tuple[str, ...], doc: IdDocument) -> dict[str, s
     return {column: parts[part] for column in targets if (part := _id_part(column)) and parts[part]}
 
 
-_KINDS: tuple[tuple[regex.Pattern, int], ...] = tuple((regex.compile(pattern), code) for pattern, code in (
-    (r"\bcccd\b|can cuoc cong dan", 4),
-    (r"chung minh si quan|\bcmsq\b", 6),
-    (r"chung minh quan doi|\bcmqd\b", 5),
-    (r"chung minh cong an|\bcmca\b", 7),
-    (r"\bcmt?nd\b|chung minh", 1),
-    (r"ho chieu|passport", 2),
-    (r"thuong tru", 3),
-))  # fmt: skip
-"""Kinds of identity paper as registers write them (folded: no marks, lower case) -> the Ministry's code.
-Order matters: "chứng minh sĩ quan quân đội" is not a plain "chứng minh"."""
 _NEW_ID_CARD = regex.compile(r"can cuoc")
 """Since 07.2024 the CCCD is called "thẻ căn cước"; the RVN's "thẻ căn cước" (7-8 digits) is another paper."""
 _ID_NUMBER = regex.compile(r"\b([A-Za-z]{0,2}\d{6,12})\b")
@@ -231,13 +221,12 @@ def split_id_document(text: str) -> IdDocument:
     Cục QLXNC", "CMND số 021663713 do CA Hà Nội cấp ngày 12/3/2005") as the import's kind code, number, date
     and place of issue. A paper of no recognised kind is "other" (8); with no number in it, the whole text
     stands as the number, so nothing written is dropped."""
-    folded = fold(text)
     number_match = _ID_NUMBER.search(text)
     number = number_match[1] if number_match else " ".join(text.split())
-    kind = next((code for pattern, code in _KINDS if pattern.search(folded)), None)
+    kind = paper_kind(text)
     if kind is None:
         digits = sum(c.isdigit() for c in number)
-        kind = 4 if _NEW_ID_CARD.search(folded) and digits == 12 else 8
+        kind = 4 if _NEW_ID_CARD.search(fold(text)) and digits == 12 else 8
     issued_on = ""
     if m := _ISSUED_ON.search(text):
         issued_on = read_date(m[1]).value or ""

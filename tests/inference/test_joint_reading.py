@@ -251,3 +251,16 @@ def test_a_spouse_read_as_born_too_long_ago_is_read_within_the_years_a_spouse_ma
         "12.05.1985"
     nothing = Pattern(date_pattern_in([2011]), DATE_CHARACTERS)  # no year the frames allow: the reading stays
     assert read_within(logits, reading, CODEC, 1.0, lambda t: day_number(read_date(t).value), nothing) == reading
+
+
+def test_a_paper_number_read_a_digit_long_is_read_again_within_its_lengths_unless_its_frames_find_that_too_unlikely():
+    from hotich.inference.fields.papers import number_grammar
+
+    written = "CMND số 2113553039"  # the second "1" is a blank the frames find slightly less likely
+    logits = [_frames(written, {10: {"1": 0.6, "": 0.4}})]
+    alone = decode_lines(logits, CODEC)
+    assert alone[0].text == written
+    grammar = number_grammar(written)
+    assert [r.text for r in read_across_lines(logits, alone, CODEC, 1.0, grammar, margin=1.0)] == ["CMND số 213553039"]
+    # log(0.6 / 0.4) = 0.41 nats less likely: over a margin of 0.1, the paper stays as read (and is flagged).
+    assert read_across_lines(logits, alone, CODEC, 1.0, grammar, margin=0.1) == alone

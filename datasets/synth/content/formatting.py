@@ -10,6 +10,7 @@ Formats (`fmt`, chosen by the page template):
   number      the registration number: "37", "037", "37/2005" (the year needs value=(37, 2005))
   time        as given ("14 giờ 30 phút")
   document    a paper's number as given ("12/GBT")          volume a book's volume number as given ("01/2021")
+  id_paper    an identity paper as given ("CMND số 021663713")
 Ground truth: dates "dd.mm.yyyy", years "yyyy", ages "45", names as written in that fmt (capitals for
 `upper`), places the full text without abbreviations, numbers and ints as str.
 """
@@ -29,7 +30,7 @@ from .places import Place
 from .sampling import chance
 
 FORMATS = ("plain", "upper", "title", "date", "date_words", "year", "age", "place", "place_short", "number", "time",
-           "document", "volume")
+           "document", "volume", "id_paper")
 
 _ABBREV = {"thành phố": "TP.", "thị trấn": "TT.", "thị xã": "TX.", "phường": "P.", "huyện": "H.", "quận": "Q.",
            "tỉnh": "T.", "xã": "X."}  # fmt: skip
