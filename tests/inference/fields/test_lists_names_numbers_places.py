@@ -185,6 +185,15 @@ def test_places_get_the_unit_they_lie_in_today_without_asking_the_network(text, 
      "Trạm y tế phường Tương Giang, phường Tương Giang, thành phố Từ Sơn, tỉnh Bắc Ninh"),
     ("Trung tâm Y tế huyên Chú Pưng, thị trấn Chư Prông, huyện Chư Prông, tỉnh Gia Lai", 2018,
      "Trung tâm Y tế huyện Chư Prông, thị trấn Chư Prông, huyện Chư Prông, tỉnh Gia Lai"),
+    # A commune's station stands in that commune, a province's hospital in that province, however far their
+    # names were misread.
+    ("Trạm xá xã Cao Bình, xã Cư Bao, thị xã Buôn Hồ, tỉnh Đắk Lắk", 2010,
+     "Trạm xá xã Cư Bao, xã Cư Bao, thị xã Buôn Hồ, tỉnh Đắk Lắk"),
+    ("Bệnh viện Đa khoa tỉnh Bắc Rịa Vũng Tân, phường Long Tâm, thành phố Bà Rịa, tỉnh Bà Rịa - Vũng Tàu", 2010,
+     "Bệnh viện Đa khoa tỉnh Bà Rịa - Vũng Tàu, phường Long Tâm, thành phố Bà Rịa, tỉnh Bà Rịa - Vũng Tàu"),
+    # A city district in a city province: the one of the two it was read nearer.
+    ("Bệnh viện Sản Nhi thành phố Hải Phong, phường Hòa Bình, thành phố Thủy Nguyên, thành phố Hải Phòng", 2025,
+     "Bệnh viện Sản Nhi thành phố Hải Phòng, phường Hòa Bình, thành phố Thủy Nguyên, thành phố Hải Phòng"),
 ])  # fmt: skip
 def test_a_misread_place_is_taken_as_the_unit_it_is_nearest(text, year, value):
     reading = read_place(text, year=year)
@@ -266,3 +275,12 @@ def test_a_place_that_is_not_a_commune_district_and_province_in_order_is_malform
 ])  # fmt: skip
 def test_places_as_registers_write_them_are_not_malformed(text):
     assert "place_malformed" not in _codes(read_place(text, year=2000))
+
+
+@pytest.mark.parametrize("text", [
+    "Bệnh viện Từ Dũ, phường Tân Định, quận 1, thành phố Hồ Chí Minh",  # named for no unit
+    "Bệnh viện Đa khoa tỉnh Hà Tây, phường Yết Kiêu, quận Hà Đông, thành phố Hà Nội",  # no "tỉnh" to be
+    "Nhà hộ sinh khu vực Bến Thành, phường Bến Thành, quận 1, thành phố Hồ Chí Minh",  # "khu vực" is not placed
+])  # fmt: skip
+def test_a_facility_named_for_no_unit_of_its_place_keeps_its_name(text):
+    assert read_place(text, year=2010).value.split(", ")[0] == text.split(", ")[0]
