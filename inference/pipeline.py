@@ -28,6 +28,7 @@ from hotich.inference.fields.knowledge import (
     AGES_AT_REGISTRATION,
     DECLARANT_NAME,
     DECLARANT_PARENTS,
+    ISSUED_WHERE,
     PAGE_REPEATED,
     REGISTERED_EVENT,
     REGISTRATION_DATE,
@@ -39,7 +40,7 @@ from hotich.inference.fields.knowledge import (
 from hotich.inference.fields.names import FamilyNameFirst
 from hotich.inference.fields.numbers import check_sequence
 from hotich.inference.fields.papers import ID_PAPER, number_grammar
-from hotich.inference.fields.places import is_a_unit, place_candidates, place_rivals
+from hotich.inference.fields.places import is_a_unit, named_for_place, place_candidates, place_rivals
 from hotich.inference.joint_reading import (
     PAPER_MARGIN,
     SAME_NAME_MARGIN,
@@ -127,12 +128,16 @@ class _Line:
     papered: bool = False
     """A line of an identity paper: when its number has a length no paper of its kind has, the paper's lines
     are read again within the lengths it may have (`_papers_of_their_length`)."""
+    issued: bool = False
+    """A line of a paper's issuer that names the unit of a place of its record (`ISSUED_WHERE`): read as naming
+    that place's unit when its frames allow (`_issuers_where_it_happened`)."""
 
     @property
     def read_again(self) -> bool:
         """Does the page read this line again after its first reading (its logits are kept)?"""
         return (self.page_dated or self.page_repeated or self.page_numbered or self.named or self.event_dated
-                or self.written_twice or self.spread or self.placed or self.born or self.papered)
+                or self.written_twice or self.spread or self.placed or self.born or self.papered
+                or self.issued)
 
 
 class Pipeline:
@@ -203,6 +208,7 @@ class Pipeline:
         self._dates_written_twice(template, lines, readings, kept)
         self._papers_of_their_length(lines, readings, kept)
         place_shares = self._places_in_units(lines, readings, kept)
+        self._issuers_where_it_happened(template, lines, readings, kept)
         self._family_names(lines, readings, kept)
         self._names_of_one_person(template, lines, readings, kept)
         self._read_repeated(template, lines, readings, kept)
@@ -233,8 +239,9 @@ class Pipeline:
             placed = spec.type == "place"
             born = n == 1 and spec.source in AGES_AT_REGISTRATION and spec.format in ("date", "year")
             papered = spec.format == ID_PAPER
+            issued = spec.source in ISSUED_WHERE
             lines += [_Line(region, quad, constraint, n == 1, dated, repeated, numbered, named and k == 0, event,
-                            spread, spec.key in twice, placed, born, papered)
+                            spread, spec.key in twice, placed, born, papered, issued)
                       for k, quad in enumerate(line_quads(region.polygon, n))]
         return lines
 
@@ -497,6 +504,28 @@ class Pipeline:
             place = " ".join(r.text for r in read if r.text)
             shares[cell] = reading_share([kept[i] for i in indices], codec, temperature, place, place_rivals(place))
         return shares
+
+    def _issuers_where_it_happened(self, template: Template, lines: list[_Line], readings: list[LineReading],
+                                   kept: dict[int, np.ndarray]) -> None:
+        """Each paper's issuer named for a unit (`ISSUED_WHERE`: "Trạm y tế xã Mỹ Linh") read as naming its record's
+        place's unit of that word instead ("xã Mê Linh"), unless its frames find that over `PLACE_MARGIN` less
+        likely than what they read (`named_for_place`, `read_as_one_of`)."""
+        source_of = {spec.key: spec.source for spec in template.fields}
+        key_of = {spec.source: spec.key for spec in template.fields}
+        cells = _grouped(lines, lambda line: (line.region.record, line.region.key))
+        for (record, key), indices in cells.items():
+            where = ISSUED_WHERE.get(source_of[key])
+            place = cells.get((record, key_of.get(where, ""))) if where else None
+            if place is None:
+                continue
+            renamed = named_for_place(" ".join(readings[i].text for i in indices if readings[i].text),
+                                      " ".join(readings[i].text for i in place if readings[i].text))
+            if renamed is None:
+                continue
+            read = read_as_one_of([kept[i] for i in indices], [readings[i] for i in indices], self.recognizer.codec,
+                                  self.recognizer.temperature, [renamed])
+            for i, reading in zip(indices, read, strict=True):
+                readings[i] = reading
 
     def _search_again(self, logits: list[np.ndarray], constraint: Constraint) -> list[LineReading]:
         return decode_lines(logits, self.recognizer.codec, self.recognizer.temperature, beam_width=self.beam_width,

@@ -57,6 +57,7 @@ __all__ = [
     "AGES_AT_REGISTRATION",
     "DECLARANT_NAME",
     "DECLARANT_PARENTS",
+    "ISSUED_WHERE",
     "PAGE_REPEATED",
     "REGISTERED_EVENT",
     "REGISTRATION_DATE",
@@ -74,6 +75,9 @@ REGISTERED_EVENT = ("child.birth_date", "death.date")
 births within weeks, deaths within days), or long before when registered late."""
 PAGE_REPEATED = ("reg.officer", "reg.signer")
 """Fields every record of a page fills the same: the officer who registered and the one who signed."""
+ISSUED_WHERE = {"death_notice.issuer": "death.place"}
+"""A paper's issuer, by source, and the place (source) whose unit it names when it names one: a death notice
+comes from the health station, hospital, People's Committee or police of where the death happened."""
 AGES_AT_REGISTRATION = {"husband.birth_date": (15, 90), "wife.birth_date": (15, 90),
                         "father.birth_date": (13, 95), "mother.birth_date": (13, 95)}
 """Birth dates (or years) by source, and the ages their person may have on the day the record is registered:

@@ -12,7 +12,13 @@ from hotich.inference.fields.numbers import (
     read_time,
     read_volume,
 )
-from hotich.inference.fields.places import PLACE_CANDIDATES, current_units, place_candidates, read_place
+from hotich.inference.fields.places import (
+    PLACE_CANDIDATES,
+    current_units,
+    named_for_place,
+    place_candidates,
+    read_place,
+)
 from hotich.text import fold
 
 
@@ -284,3 +290,16 @@ def test_places_as_registers_write_them_are_not_malformed(text):
 ])  # fmt: skip
 def test_a_facility_named_for_no_unit_of_its_place_keeps_its_name(text):
     assert read_place(text, year=2010).value.split(", ")[0] == text.split(", ")[0]
+
+
+@pytest.mark.parametrize(("issuer", "place", "renamed"), [
+    ("Trạm y tế xã Mỹ Linh", "xã Mê Linh, huyện Đông Hưng, tỉnh Thái Bình", "Trạm y tế xã Mê Linh"),
+    ("Bệnh viện Đa khoa tỉnh Thái Bìh", "xã Mê Linh, huyện Đông Hưng, tỉnh Thái Bình",
+     "Bệnh viện Đa khoa tỉnh Thái Bình"),
+    ("Trạm y tế xã Mê Linh", "xã Mê Linh, huyện Đông Hưng, tỉnh Thái Bình", None),  # names it already
+    ("UBND pHưNg Hội Nghĩa", "phường Hội Nghĩa, thị xã Tân Uyên, tỉnh Bình Dương", None),  # no unit word read
+    ("Trạm y tế phường 3", "xã Mê Linh, huyện Đông Hưng, tỉnh Thái Bình", None),  # the place names no phường
+    ("Bệnh viện Từ Dũ", "phường Tân Định, quận 1, thành phố Hồ Chí Minh", None),  # named for no unit
+])  # fmt: skip
+def test_an_issuer_named_for_a_unit_may_be_read_as_naming_its_place_unit_of_that_word(issuer, place, renamed):
+    assert named_for_place(issuer, place) == renamed
