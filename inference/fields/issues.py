@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotich.page import FieldIssue
+from hotich.text import nfc
 
-__all__ = ["ISSUES", "FieldIssue", "Reading", "issue"]
+__all__ = ["ISSUES", "FieldIssue", "Reading", "issue", "read_text"]
 
 ISSUES: dict[str, str] = {
     "empty": "nothing was read in a field the book requires",
@@ -69,3 +70,10 @@ def issue(code: str, detail: str = "") -> FieldIssue:
     if code not in ISSUES:
         raise KeyError(f"unknown issue code {code!r}")
     return FieldIssue(code=code, message=f"{ISSUES[code]}: {detail}" if detail else ISSUES[code])
+
+
+def read_text(text: str) -> Reading:
+    """A free-text value as written: NFC, spaces tidied; no issue."""
+    # A comma or colon after the last word separates it from nothing: writers trail them, values do not.
+    text = " ".join(nfc(text).split()).rstrip(",;:").rstrip()
+    return Reading(text or None)

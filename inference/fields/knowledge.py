@@ -16,7 +16,6 @@ from itertools import pairwise
 from hotich.inference.decoding import Constraint, Pattern, Vocabulary
 from hotich.page import FieldIssue
 from hotich.templates.model import FieldSpec, Template
-from hotich.text import nfc
 
 from .dates import (
     DATE_CHARACTERS,
@@ -30,7 +29,7 @@ from .dates import (
     read_year,
 )
 from .enums import LISTS, read_enum, spellings
-from .issues import Reading, issue
+from .issues import Reading, issue, read_text
 from .names import NameWords, read_name
 from .numbers import (
     AGE_CHARACTERS,
@@ -90,12 +89,6 @@ DECLARANT_PARENTS = ("father.name", "mother.name")
 of 1,890 records naming one."""
 
 
-def _read_text(text: str) -> Reading:
-    # A comma or colon after the last word separates it from nothing: writers trail them, values do not.
-    text = " ".join(nfc(text).split()).rstrip(",;:").rstrip()
-    return Reading(text or None)
-
-
 def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Callable[[str], Reading]:
     era = (template.valid.start, template.valid.end)
     latest = registered or template.valid.end
@@ -130,7 +123,7 @@ def _reader(spec: FieldSpec, template: Template, registered: date | None) -> Cal
     if spec.type == "place":
         year, short = registered.year if registered else None, spec.format == "place_short"
         return lambda text: read_place(text, year=year, short=short)
-    return _read_text
+    return read_text
 
 
 def read_field(spec: FieldSpec, template: Template, text: str, *, registered: date | None = None) -> Reading:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import regex
 
 from hotich.inference.decoding import Pattern
-from hotich.inference.fields.issues import Reading, issue
-from hotich.text import fold, nfc
+from hotich.inference.fields.issues import Reading, issue, read_text
+from hotich.text import fold
 
 __all__ = ["ID_PAPER", "NUMBER_DIGITS", "number_grammar", "paper_kind", "read_id_paper"]
 
@@ -46,17 +46,18 @@ def paper_kind(text: str) -> int | None:
     return next((code for pattern, code in _KINDS if pattern.search(folded)), None)
 
 
-def _number_of_wrong_length(text: str) -> regex.Match | None:
-    """The number in `text` when its paper's kind says how many digits it has and it has another count."""
+def _number_of_wrong_length(text: str) -> tuple[regex.Match, tuple[int, ...]] | None:
+    """The number in `text`, and the lengths its paper's number may have, when its kind says how many digits it
+    has and it has another count."""
     lengths = NUMBER_DIGITS.get(paper_kind(text) or 0)
     number = _NUMBER.search(text)
-    return number if lengths and number and len(number[0]) not in lengths else None
+    return (number, lengths) if lengths and number and len(number[0]) not in lengths else None
 
 
 def read_id_paper(text: str) -> Reading:
-    """The paper as written (spaces tidied); `id_number_length` when its number has a length no paper of its
-    kind has."""
-    value = " ".join(nfc(text).split()).rstrip(",;:").rstrip() or None
+    """The paper as written (`read_text`); `id_number_length` when its number has a length no paper of its kind
+    has."""
+    value = read_text(text).value
     if value is None or _number_of_wrong_length(value) is None:
         return Reading(value)
     return Reading(value, (issue("id_number_length"),))
@@ -66,9 +67,10 @@ def number_grammar(text: str) -> Pattern | None:
     """What a paper read as `text` may be when its number has a length no paper of its kind has: the same text
     with a number of each length the kind allows in its place; None when its number's length is right (or
     cannot be told)."""
-    number = _number_of_wrong_length(text)
-    if number is None:
+    found = _number_of_wrong_length(text)
+    if found is None:
         return None
-    lengths = "|".join(rf"\d{{{n}}}" for n in NUMBER_DIGITS[paper_kind(text) or 0])
+    number, lengths = found
+    allowed = "|".join(rf"\d{{{n}}}" for n in lengths)
     before, after = text[: number.start()], text[number.end() :]
-    return Pattern(f"{regex.escape(before)}(?:{lengths}){regex.escape(after)}", before + after + "0123456789")
+    return Pattern(f"{regex.escape(before)}(?:{allowed}){regex.escape(after)}", before + after + "0123456789")

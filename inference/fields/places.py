@@ -126,10 +126,10 @@ def named_for_place(text: str, place: str) -> str | None:
     """`text`, an office or facility named for a unit ("Trạm y tế xã Mỹ Linh", "UBND phường Hội Nga"), naming
     instead the unit of that word that `place` names (read as `read_place` reads it); None when it names no unit
     of a word `place` names, or already names that one."""
-    value = read_place(place).value or ""
-    named = _unit_named(" ".join(nfc(text).split()), [p for p in value.split(", ") if split_unit_word(p)[0]])
+    value, text = read_place(place).value or "", " ".join(nfc(text).split())
+    named = _unit_named(text, [p for p in value.split(", ") if split_unit_word(p)[0]])
     renamed = f"{named[0]} {named[1]}" if named is not None else None
-    return renamed if renamed != " ".join(nfc(text).split()) else None
+    return renamed if renamed != text else None
 
 
 def read_place(text: str, *, year: int | None = None, short: bool = False) -> Reading:
